@@ -1,0 +1,35 @@
+"""Reference formulations of the linear scan, kept for tests and benchmarks only."""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def scan_loop(a: Tensor, b: Tensor, h0: Optional[Tensor] = None,
+              reverse: bool = False) -> Tensor:
+    """The recurrence exactly as written: one step per position (autograd-friendly)."""
+    h = torch.zeros_like(b[:, 0]) if h0 is None else h0
+    steps = range(a.shape[1] - 1, -1, -1) if reverse else range(a.shape[1])
+    out = [None] * a.shape[1]
+    for t in steps:
+        h = a[:, t] * h + b[:, t]
+        out[t] = h
+    return torch.stack(out, dim=1)
+
+
+def scan_log_space(log_a: Tensor, log_b: Tensor) -> Tensor:
+    """The log-space scan common in minGRU code (Heinsen 2023), for a > 0 and b > 0.
+
+    ``h_t = exp(a*_t + logcumsumexp(log b - a*)_t)`` with ``a* = cumsum(log a)``.
+    """
+    a_star = torch.cumsum(log_a, dim=1)
+    return torch.exp(a_star + torch.logcumsumexp(log_b - a_star, dim=1))
+
+
+def min_gru_log_space(hidden: Tensor, gate: Tensor) -> Tensor:
+    """minGRU's hidden states as the released code computes them, in log space."""
+    log_coeffs = -F.softplus(gate)  # log(1 - z)
+    log_z = -F.softplus(-gate)  # log(z)
+    log_g = torch.where(hidden >= 0, (F.relu(hidden) + 0.5).log(), -F.softplus(-hidden))
+    return scan_log_space(log_coeffs, log_z + log_g)

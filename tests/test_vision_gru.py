@@ -1,0 +1,104 @@
+import pytest
+import torch
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from mmseg.registry import MODELS as MMSEG_MODELS
+
+from mmseg_visiongru.models import VisionGRU
+
+SMALL = dict(embed_dims=16, depths=[1, 1, 2, 1])
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize('arch,expected', [('tiny', 29_639_952), ('base', 86_074_352)])
+def test_parameter_counts_match_released_model(arch, expected):
+    assert n_params(VisionGRU(arch)) == expected
+
+
+@pytest.mark.parametrize('size,expected', [
+    ((512, 512), [(128, 128), (64, 64), (32, 32), (16, 16)]),
+    ((513, 517), [(129, 130), (65, 65), (33, 33), (17, 17)]),
+    ((33, 65), [(9, 17), (5, 9), (3, 5), (2, 3)]),
+])
+def test_tiny_output_shapes_and_strides(size, expected):
+    model = VisionGRU('tiny').eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *size))
+    assert [tuple(o.shape) for o in outs] == [
+        (1, c, *hw) for c, hw in zip([72, 144, 288, 576], expected)]
+    assert all(o.is_contiguous() and torch.isfinite(o).all() for o in outs)
+
+
+def test_out_indices_and_out_norm():
+    model = VisionGRU(SMALL, out_indices=(1, -1), out_norm=True)
+    outs = model(torch.randn(2, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [32, 128]
+    assert set(model.out_norms) == {'1', '3'}
+    # Each returned map is normalised over channels.
+    torch.testing.assert_close(outs[1].mean(1), torch.zeros_like(outs[1][:, 0]), atol=1e-4,
+                               rtol=0)
+
+
+@pytest.mark.parametrize('registry', [MMSEG_MODELS, MMPRETRAIN_MODELS])
+def test_builds_from_config_dict_in_both_registries(registry):
+    model = registry.build(dict(type='VisionGRU', arch='tiny', out_indices=(3, )))
+    assert isinstance(model, VisionGRU) and model.out_indices == [3]
+
+
+def test_frozen_stages_really_freeze():
+    torch.manual_seed(0)
+    model = VisionGRU(SMALL, frozen_stages=2)
+    model.init_weights()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    assert not model.stem.training and not model.stages[1].training
+    assert model.stages[2].training
+    optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    sum(o.square().mean() for o in model(torch.randn(2, 3, 64, 64))).backward()
+    optim.step()
+    frozen = ('stem.', 'stages.0.', 'stages.1.', 'downsamples.0.')
+    for key, value in model.state_dict().items():
+        changed = not torch.equal(value, before[key])
+        assert changed != key.startswith(frozen), key
+
+
+def test_with_cp_gives_identical_outputs_and_gradients():
+    torch.manual_seed(0)
+    plain = VisionGRU(SMALL)
+    ckpt = VisionGRU(SMALL, with_cp=True)
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 48, 40)
+    results = []
+    for model in (plain, ckpt):
+        outs = model(x)
+        sum(o.square().mean() for o in outs).backward()
+        results.append((outs, [p.grad for p in model.parameters()]))
+    for a, b in zip(results[0][0] + tuple(results[0][1]), results[1][0] + tuple(results[1][1])):
+        assert torch.equal(a, b)
+
+
+def test_drop_path_is_off_by_default_and_stochastic_when_set():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 32, 32)
+    model = VisionGRU(SMALL).train()
+    assert torch.equal(model(x)[-1], model(x)[-1])
+    model = VisionGRU(SMALL, drop_path_rate=0.5).train()
+    assert not torch.equal(model(x)[-1], model(x)[-1])
+    model.eval()
+    assert torch.equal(model(x)[-1], model(x)[-1])
+
+
+def test_bad_input_is_named():
+    model = VisionGRU(SMALL)
+    with pytest.raises(ValueError, match=r'\(B, 3, H, W\).*\(2, 4, 32, 32\)'):
+        model(torch.randn(2, 4, 32, 32))
+    with pytest.raises(KeyError, match='small'):
+        VisionGRU('small')
+    with pytest.raises(ValueError, match='depths'):
+        VisionGRU(dict(embed_dims=16, depths=[1, 1]))
+    with pytest.raises(ValueError, match='out_indices'):
+        VisionGRU(SMALL, out_indices=(4, ))
+    with pytest.raises(ValueError, match='frozen_stages'):
+        VisionGRU(SMALL, frozen_stages=5)

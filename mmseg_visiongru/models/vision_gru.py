@@ -8,6 +8,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.registry import MODELS as MMSEG_MODELS
 from torch import Tensor
 
+from ..checkpoint import load_pretrained
 from .gru2d_block import GRU2DBlock
 
 
@@ -110,6 +111,16 @@ class VisionGRU(BaseModule):
             for i in self.out_indices
         } if out_norm else {})
         self._freeze_stages()
+
+    def init_weights(self):
+        """Initialise, loading a ``Pretrained`` checkpoint strictly (mmengine would only warn
+        about missing or unexpected keys)."""
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'))
+            self._is_init = True
+        else:
+            super().init_weights()
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """(B, in_channels, H, W) -> feature maps (B, C_i, ceil(H / s_i), ceil(W / s_i)) for

@@ -1,0 +1,62 @@
+"""Evaluate a checkpoint: mIoU with a per-class IoU table (mmseg) or accuracy (mmpretrain).
+
+    python tools/test.py CONFIG CHECKPOINT [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v]
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmseg_visiongru.compat import adapt_to_cpu
+from mmseg_visiongru.preflight import check_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the test log and metrics go')
+    parser.add_argument('--show-dir', help='write prediction overlays (PNG) into this folder')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. test_dataloader.batch_size=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    # Testing needs no training/validation data (mmseg's visualization hook would otherwise
+    # build the training set just to read the iteration count).
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler',
+                'val_dataloader', 'val_cfg', 'val_evaluator'):
+        cfg[key] = None
+    # The checkpoint holds every weight: do not also load the backbone's pretrained file.
+    cfg.model.get('backbone', {}).pop('init_cfg', None)
+    if args.show_dir:
+        hook = cfg.default_hooks.get('visualization')
+        if hook is None or hook.type != 'SegVisualizationHook':
+            raise ValueError('--show-dir needs a segmentation config with a '
+                             'SegVisualizationHook in default_hooks')
+        hook.update(draw=True, interval=1)
+        cfg.visualizer.save_dir = args.show_dir
+    check_config(cfg, loaders=('test_dataloader', ))
+    adapt_to_cpu(cfg, args.launcher)
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,60 @@
+"""Train a segmentor (mmseg) or a classifier (mmpretrain) from a config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v]
+
+The config's ``default_scope`` decides which library builds it.  Distributed: tools/dist_train.sh.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmseg_visiongru.compat import adapt_to_cpu
+from mmseg_visiongru.preflight import check_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--resume', nargs='?', const='auto', metavar='CKPT',
+        help='resume from CKPT, or from the latest checkpoint in the work dir if none is given')
+    parser.add_argument('--amp', action='store_true', help='mixed precision training (GPU)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by actual batch / auto_scale_lr.base_batch_size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    check_config(cfg, loaders=('train_dataloader', 'val_dataloader'))
+    adapt_to_cpu(cfg, args.launcher)
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()

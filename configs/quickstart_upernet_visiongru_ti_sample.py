@@ -2,14 +2,14 @@
 # (`tools/make_sample_data.py --kind ade20k --out data/sample_ade20k`), small enough to train in
 # a few minutes on 2 CPU cores.  Same model family; what differs, and why:
 #   - random init (no ImageNet checkpoint here), hence lr 1e-3 and a short warm-up;
-#   - 128 px images, 96 px crops, batch 4, 300 iterations;
+#   - 128 px images, 96 px crops, batch 4, 600 iterations;
 #   - decode head with 128 channels instead of 512 (the 512-channel head dominates CPU time).
 _base_ = './upernet_visiongru_ti_ade20k.py'
 
 data_root = 'data/sample_ade20k'
 crop_size = (96, 96)
 num_classes = 150
-max_iters = 300
+max_iters = 600
 
 model = dict(
     data_preprocessor=dict(size=crop_size),

@@ -13,10 +13,10 @@ export PYTHONWARNINGS=ignore
 
 "$py" tools/make_sample_data.py --kind ade20k --out "$data"
 "$py" tools/train.py "$config" --work-dir "$work"
-"$py" tools/test.py "$config" "$work/iter_300.pth" --work-dir "$work/test" \
+"$py" tools/test.py "$config" "$work/iter_600.pth" --work-dir "$work/test" \
     --show-dir "$work/overlays" | tee "$work/test.log"
 "$py" tools/infer.py "$data/images/validation" --config "$config" \
-    --checkpoint "$work/iter_300.pth" --out "$work/predictions"
+    --checkpoint "$work/iter_600.pth" --out "$work/predictions"
 echo
 grep -o 'mIoU: [0-9.]*' "$work/test.log" | tail -n 1 | sed 's/^/quickstart result: /'
 echo "overlays (image | ground truth | prediction): $work/overlays/vis_data/vis_image/"

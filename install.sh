@@ -19,6 +19,9 @@ start=$SECONDS
 echo "[install] setting up $venv (a cold install builds mmcv once per machine, ~15 min)" >&2
 [ -x "$py" ] || python3.11 -m venv "$venv"
 pip() { "$py" -m pip --disable-pip-version-check --quiet "$@"; }
+# pip 25.3: the venv's bundled pip (23.x) installs `-e .` via `setup.py develop`, which
+# setuptools 80 re-runs in an isolated build without torch; pip 25 builds it in place (PEP 660).
+pip install "pip==25.3"
 pip install -r requirements/build.txt "torch==2.14.1" "torchvision==0.29.1"
 wheel=$(tools/build_mmcv.sh "$py" "$cache")
 pip install "$wheel" -r requirements/runtime.txt

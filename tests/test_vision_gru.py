@@ -31,6 +31,16 @@ def test_tiny_output_shapes_and_strides(size, expected):
     assert all(o.is_contiguous() and torch.isfinite(o).all() for o in outs)
 
 
+@pytest.mark.parametrize('size', [(1, 1), (31, 33), (2000, 30)])
+def test_tiny_and_extreme_sizes(size):
+    model = VisionGRU(SMALL).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *size))
+    expected = [(-(-size[0] // s), -(-size[1] // s)) for s in (4, 8, 16, 32)]
+    assert [tuple(o.shape[2:]) for o in outs] == expected
+    assert all(torch.isfinite(o).all() for o in outs)
+
+
 def test_out_indices_and_out_norm():
     model = VisionGRU(SMALL, out_indices=(1, -1), out_norm=True)
     outs = model(torch.randn(2, 3, 64, 64))
@@ -94,6 +104,17 @@ def test_bad_input_is_named():
     model = VisionGRU(SMALL)
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\).*\(2, 4, 32, 32\)'):
         model(torch.randn(2, 4, 32, 32))
+    with pytest.raises(ValueError, match=r'\(B, 3, H, W\).*\(3, 32, 32\)'):
+        model(torch.randn(3, 32, 32))
+    with pytest.raises(ValueError, match='empty batch'):
+        model(torch.randn(0, 3, 32, 32))
+    with pytest.raises(ValueError, match='floating point images, got torch.uint8'):
+        model(torch.zeros(1, 3, 32, 32, dtype=torch.uint8))
+    for bad in (float('nan'), float('inf')):
+        x = torch.randn(1, 3, 32, 32)
+        x[0, 1, 5, 7] = bad
+        with pytest.raises(ValueError, match='NaN or Inf'):
+            model(x)
     with pytest.raises(KeyError, match='small'):
         VisionGRU('small')
     with pytest.raises(ValueError, match='depths'):

@@ -125,9 +125,7 @@ class VisionGRU(BaseModule):
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """(B, in_channels, H, W) -> feature maps (B, C_i, ceil(H / s_i), ceil(W / s_i)) for
         each stage i in ``out_indices``, with s_i = 4, 8, 16, 32."""
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f'VisionGRU expects (B, {self.in_channels}, H, W) images, got '
-                             f'{tuple(x.shape)}')
+        self._check_input(x)
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
@@ -144,6 +142,19 @@ class VisionGRU(BaseModule):
                     out = self.out_norms[str(i)](x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
                 outs.append(out.contiguous())
         return tuple(outs)
+
+    def _check_input(self, x: Tensor) -> None:
+        """Fail on unusable input before any expensive work."""
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f'VisionGRU expects (B, {self.in_channels}, H, W) images, got '
+                             f'{tuple(x.shape)}')
+        if x.numel() == 0:
+            raise ValueError(f'VisionGRU got an empty batch of shape {tuple(x.shape)}')
+        if not x.is_floating_point():
+            raise ValueError(f'VisionGRU expects floating point images, got {x.dtype} '
+                             '(normalise them first, e.g. with the data preprocessor)')
+        if not torch.isfinite(x).all():
+            raise ValueError('VisionGRU input contains NaN or Inf')
 
     def _freeze_stages(self):
         frozen = [self.stem] if self.frozen_stages > 0 else []

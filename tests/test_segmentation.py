@@ -16,6 +16,7 @@ UPSTREAM_TOOLS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools')
 
 def small_run_options(data_root, iters):
     """The real Ti config, shrunk: sample data, 64 px crops, a schedule of `iters` steps."""
+    warm_up = max(1, iters // 6)
     return [
         'model.backbone.init_cfg=None',
         f'train_dataloader.dataset.data_root={data_root}',
@@ -26,11 +27,13 @@ def small_run_options(data_root, iters):
         'train_dataloader.dataset.pipeline.4.crop_size=(64,64)',
         'val_dataloader.dataset.pipeline.1.scale=(128,64)',
         'test_dataloader.dataset.pipeline.1.scale=(128,64)',
+        'randomness.seed=0',
         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
         'optim_wrapper.optimizer.lr=0.0005',
-        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1', f'param_scheduler.1.end={iters}',
+        'param_scheduler.0.start_factor=0.1', f'param_scheduler.0.end={warm_up}',
+        f'param_scheduler.1.begin={warm_up}', f'param_scheduler.1.end={iters}',
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
         f'default_hooks.checkpoint.interval={iters // 2}', 'default_hooks.logger.interval=1',
     ]

@@ -1,0 +1,244 @@
+"""Parameters and multiply-accumulates (GMACs) of VisionGRU, DeiT-S and Swin-T, and of UperNet.
+
+    .venv/bin/python tools/analysis/complexity.py [--models M ...] [--sizes S ...] [--out DIR]
+
+One torch.jit trace per model and square input size (batch 1), counted by mmengine's
+``FlopAnalyzer`` extended with handles for what it leaves out:
+
+* ``prim::PythonOp._LinearScan`` (our scan ``h_t = a_t * h_{t-1} + b_t``): one multiply-add per
+  element of ``h``, i.e. per channel and scan step;
+* ``aten::scaled_dot_product_attention``: ``Q K^T`` and ``A V``, ``2 * N^2 * D`` MACs for N tokens
+  of width D (all heads together), plus one op per attention score for the softmax;
+* element-wise ops (sigmoid, gelu, add, mul, where, ...): one op per output element.
+
+Two conventions, side by side:
+
+* ``paper``: multiply-accumulates of convolutions and matrix products (linear, matmul,
+  attention) only, as in the paper's Fig. 1 (mmengine's defaults less norms, resizing, pooling);
+* ``full``: everything above: ``paper`` + scan + element-wise ops + mmengine's default costs of
+  norms (LayerNorm 5 per element, BatchNorm 2), resizing and pooling.
+
+Backbones are built through mmpretrain's registry (DeiT-S and Swin-T with ``img_size`` = input
+size); UperNet models from their configs, counting the inference forward (backbone, neck,
+decode head) while the parameters include the auxiliary head, as Table II of the paper does.
+"""
+import argparse
+import csv
+import os.path as osp
+import time
+from collections import Counter
+from math import prod
+
+import mmengine
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.analysis.jit_handles import get_shape
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.registry import DefaultScope
+
+import mmseg_visiongru  # noqa: F401 (registers VisionGRU)
+from mmseg_visiongru.models.min_gru import MinGRU
+from mmseg_visiongru.ops.linear_scan import _LinearScan
+
+SCAN_OP = f'prim::PythonOp.{_LinearScan.__name__}'
+SDPA_OP = 'aten::scaled_dot_product_attention'
+MAC_OPS = {'conv', 'linear', 'matmul', 'mm', 'bmm', 'addmm', 'einsum', 'attention'}
+POINTWISE_OPS = ('add', 'add_', 'sub', 'rsub', 'mul', 'mul_', 'div', 'neg', 'sigmoid', 'gelu',
+                 'relu', 'relu_', 'softmax', 'where', 'ge', 'ne')
+FREE_OPS = ('pad', 'fill_', 'im2col', 'feature_dropout')  # data movement only
+
+BACKBONES = {
+    'visiongru-ti': lambda size: dict(type='VisionGRU', arch='tiny', init_cfg=None),
+    'visiongru-b': lambda size: dict(type='VisionGRU', arch='base', init_cfg=None),
+    'deit-s': lambda size: dict(type='VisionTransformer', arch='deit-small', img_size=size,
+                                patch_size=16),
+    'swin-t': lambda size: dict(type='SwinTransformer', arch='tiny', img_size=size,
+                                window_size=7),
+}
+SEGMENTORS = {
+    'upernet-visiongru-ti': 'configs/upernet_visiongru_ti_ade20k.py',
+    'upernet-swin-t': 'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_'
+                      'ade20k-512x512.py',
+    'upernet-deit-s': 'mmseg::vit/vit_deit-s16_mln_upernet_8xb2-160k_ade20k-512x512.py',
+}
+DEFAULT_MODELS = ['visiongru-ti', 'visiongru-b', 'deit-s', 'swin-t', 'upernet-visiongru-ti']
+SIZES = [224, 512, 640, 738, 1024, 1248]
+# The paper's Fig. 1 (GFLOPs, i.e. GMACs, of the backbones).
+FIG1 = {'visiongru-ti': {512: 25.6, 640: 40.0, 738: 55.1, 1024: 102.3, 1248: 151.9},
+        'deit-s': {1248: 432.3}}
+
+
+def _numel(value) -> int:
+    shape = get_shape(value)
+    return prod(shape) if shape is not None else 0
+
+
+def scan_macs(inputs, outputs) -> Counter:
+    """``_LinearScan``: one multiply-add per element of its output ``h``."""
+    return Counter({'scan': _numel(outputs[0])})
+
+
+def sdpa_macs(inputs, outputs) -> Counter:
+    """``scaled_dot_product_attention(q, k, v)``: N*S*E for Q K^T plus N*S*Ev for A V per batch
+    and head, and N*S for the softmax."""
+    q, k, v = (get_shape(x) for x in inputs[:3])
+    scores = prod(q[:-1]) * k[-2]
+    return Counter({'attention': scores * (q[-1] + v[-1]), 'softmax': scores})
+
+
+def pointwise_ops(inputs, outputs) -> int:
+    """One op per output element."""
+    return _numel(outputs[0])
+
+
+def flop_analyzer(model: nn.Module, inputs) -> FlopAnalyzer:
+    """mmengine's ``FlopAnalyzer`` with the scan, attention and element-wise handles."""
+    analyzer = FlopAnalyzer(model, inputs)
+    analyzer.set_op_handle(**{f'aten::{op}': pointwise_ops for op in POINTWISE_OPS})
+    analyzer.set_op_handle(**{f'aten::{op}': None for op in FREE_OPS})
+    analyzer.set_op_handle(SCAN_OP, scan_macs, SDPA_OP, sdpa_macs)
+    return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+
+
+def paper_macs(counts: Counter) -> int:
+    """Multiply-accumulates of convolutions and matrix products only."""
+    return sum(v for k, v in counts.items() if k in MAC_OPS)
+
+
+class SegmentorForward(nn.Module):
+    """A segmentor's inference tensor forward: backbone, neck and decode head."""
+
+    def __init__(self, segmentor: nn.Module):
+        super().__init__()
+        self.segmentor = segmentor
+
+    def forward(self, x):
+        return self.segmentor._forward(x)
+
+
+def build(name: str, size: int) -> nn.Module:
+    """The model ``name`` for square inputs of side ``size``, in eval mode.  Each is built in its
+    library's registry scope (mmpretrain and mmseg both have a ``VisionTransformer``)."""
+    if name in BACKBONES:
+        from mmpretrain.registry import MODELS
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            model = MODELS.build(BACKBONES[name](size))
+    else:
+        from mmseg.registry import MODELS
+        path = SEGMENTORS[name]
+        cfg = get_config(path) if '::' in path else Config.fromfile(path)
+        cfg.model.pretrained = None
+        cfg.model.backbone.init_cfg = None
+        if cfg.model.backbone.type == 'VisionTransformer':
+            cfg.model.backbone.img_size = (size, size)
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            model = SegmentorForward(MODELS.build(cfg.model))
+    model.eval()
+    return model
+
+
+def measure(name: str, size: int) -> dict:
+    """Parameters and both MAC counts of one model at one size."""
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    model = build(name, size)
+    analyzer = flop_analyzer(model, (torch.randn(1, 3, size, size),))
+    counts = analyzer.by_operator()
+    gru_extra = sum(v for mod_name, mod in model.named_modules() if isinstance(mod, MinGRU)
+                    for k, v in analyzer.by_operator(mod_name).items() if k not in MAC_OPS)
+    fig1 = FIG1.get(name, {}).get(size)
+    paper, full = paper_macs(counts) / 1e9, sum(counts.values()) / 1e9
+    return dict(model=name, size=size, pixels=size * size,
+                params_m=parameter_count(model)[''] / 1e6,
+                gmacs_paper=paper, gmacs_full=full, gmacs_scan_gating=gru_extra / 1e9,
+                fig1_gmacs=fig1,
+                diff_paper_pct=None if fig1 is None else 100 * (paper / fig1 - 1),
+                diff_full_pct=None if fig1 is None else 100 * (full / fig1 - 1),
+                uncounted=' '.join(sorted(analyzer.unsupported_ops())),
+                seconds=time.perf_counter() - start)
+
+
+COLUMNS = [('model', 'model', '{}'), ('size', 'size', '{}'), ('params_m', 'params (M)', '{:.2f}'),
+           ('gmacs_paper', 'GMACs paper', '{:.2f}'), ('gmacs_full', 'GMACs full', '{:.2f}'),
+           ('gmacs_scan_gating', 'of which scan+gating', '{:.2f}'),
+           ('fig1_gmacs', 'Fig. 1', '{:.1f}'), ('diff_paper_pct', 'paper vs Fig. 1', '{:+.2f}%'),
+           ('diff_full_pct', 'full vs Fig. 1', '{:+.2f}%')]
+
+
+def markdown(rows) -> str:
+    """The results as a markdown table, with the VisionGRU-Ti / DeiT-S ratio at 1248."""
+    lines = ['| ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |',
+             '|' + '---|' * 2 + '---:|' * (len(COLUMNS) - 2)]
+    for row in rows:
+        cells = ['' if row[key] is None else fmt.format(row[key]) for key, _, fmt in COLUMNS]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    at = {(r['model'], r['size']): r for r in rows}
+    if ('visiongru-ti', 1248) in at and ('deit-s', 1248) in at:
+        ti, deit = at['visiongru-ti', 1248], at['deit-s', 1248]
+        lines.append(f'\nVisionGRU-Ti / DeiT-S at 1248: '
+                     f'{ti["gmacs_paper"] / deit["gmacs_paper"]:.3f} (paper convention), '
+                     f'{ti["gmacs_full"] / deit["gmacs_full"]:.3f} (full); '
+                     f'Fig. 1: {151.9 / 432.3:.3f}')
+    uncounted = {r['model']: r['uncounted'] for r in rows if r['uncounted']}
+    for model, ops in uncounted.items():
+        lines.append(f'\nOps left uncounted in {model}: {ops}')
+    return '\n'.join(lines)
+
+
+def plot(rows, path: str) -> None:
+    """GMACs (paper convention) against pixels, log-log, one line per model (dashed: UperNet)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for model in dict.fromkeys(r['model'] for r in rows):
+        own = [r for r in rows if r['model'] == model]
+        ax.plot([r['pixels'] for r in own], [r['gmacs_paper'] for r in own],
+                'o--' if model in SEGMENTORS else 'o-', ms=3, label=model)
+    for i, (model, points) in enumerate(FIG1.items()):
+        ax.plot([s * s for s in points], list(points.values()), 'kx', ms=7,
+                label='Fig. 1 (paper)' if i == 0 else None)
+    ax.set(xscale='log', yscale='log', xlabel='pixels (square input)',
+           ylabel='GMACs (conv + matmul)', title='Complexity vs input size, batch 1')
+    ax.grid(True, which='both', alpha=.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS,
+                        choices=list(BACKBONES) + list(SEGMENTORS), metavar='MODEL',
+                        help=f'any of {", ".join(list(BACKBONES) + list(SEGMENTORS))}')
+    parser.add_argument('--sizes', nargs='+', type=int, default=SIZES, metavar='SIDE',
+                        help='square input sides in pixels')
+    parser.add_argument('--out', default='work_dirs/complexity', help='folder for CSV + markdown')
+    parser.add_argument('--plot', help='PNG path (default: OUT/complexity_gmacs.png)')
+    args = parser.parse_args()
+    start = time.perf_counter()
+    rows = []
+    for name in args.models:
+        for size in args.sizes:
+            rows.append(measure(name, size))
+            r = rows[-1]
+            print(f'{name} @ {size}: {r["gmacs_paper"]:.2f} / {r["gmacs_full"]:.2f} GMACs '
+                  f'({r["seconds"]:.1f} s)', flush=True)
+    table = markdown(rows)
+    total = time.perf_counter() - start
+    print(f'\n{table}\n\nTotal: {total:.0f} s, {torch.get_num_threads()} threads')
+    mmengine.mkdir_or_exist(args.out)
+    with open(osp.join(args.out, 'complexity.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(osp.join(args.out, 'complexity.md'), 'w') as f:
+        f.write(f'{table}\n\nTotal time: {total:.0f} s\n')
+    plot(rows, args.plot or osp.join(args.out, 'complexity_gmacs.png'))
+
+
+if __name__ == '__main__':
+    main()

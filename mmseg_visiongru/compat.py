@@ -15,11 +15,16 @@ methods and refuses anything else.  Nothing is loaded with ``weights_only=False`
 ``custom_imports``.
 
 2. Distributed runs on CPU-only machines: see :func:`adapt_to_cpu`.
+
+3. Atomic checkpoints: see :func:`atomic_local_writes`.
 """
+import os
+import os.path as osp
 import pickle
 
 import numpy as np
 import torch
+from mmengine.fileio.backends import LocalBackend
 from mmengine.logging import HistoryBuffer
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
@@ -78,3 +83,20 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
     if launcher != 'none':
         torch.distributed.init_process_group(backend='gloo')
         cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', broadcast_buffers=False)
+
+
+def _atomic_put(self, obj: bytes, filepath) -> None:
+    os.makedirs(osp.dirname(osp.abspath(filepath)), exist_ok=True)
+    tmp = f'{filepath}.tmp{os.getpid()}'
+    with open(tmp, 'wb') as f:
+        f.write(obj)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, filepath)
+
+
+def atomic_local_writes() -> None:
+    """mmengine writes a checkpoint straight into ``iter_N.pth``, so a run killed mid-save leaves
+    a truncated file under the final name.  Write to a temporary file beside it and rename it
+    into place (atomic on POSIX): a checkpoint file is either complete or absent."""
+    LocalBackend.put = _atomic_put

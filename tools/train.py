@@ -7,6 +7,7 @@ The config's ``default_scope`` decides which library builds it.  Distributed: to
 import argparse
 import os
 import os.path as osp
+import re
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -34,6 +35,15 @@ def parse_args():
     return args
 
 
+def latest_checkpoint(work_dir):
+    """The newest ``iter_N.pth`` / ``epoch_N.pth`` in ``work_dir`` (complete, since checkpoints
+    are written atomically), or None."""
+    names = os.listdir(work_dir) if osp.isdir(work_dir) else []
+    steps = {int(m.group(2)): name for name in names
+             if (m := re.fullmatch(r'(iter|epoch)_(\d+)\.pth', name))}
+    return osp.join(work_dir, steps[max(steps)]) if steps else None
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -48,7 +58,10 @@ def main():
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg.load_from = latest_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        print(f'resuming from {cfg.load_from}' if cfg.resume else
+              f'no checkpoint in {cfg.work_dir}: starting from scratch')
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     check_config(cfg, loaders=('train_dataloader', 'val_dataloader'))

@@ -14,8 +14,9 @@ def read_state_dict(filename: str) -> Dict[str, torch.Tensor]:
     except FileNotFoundError:
         raise
     except Exception as e:  # truncated zip, not a checkpoint, disallowed pickle global
-        raise RuntimeError(f'Cannot read checkpoint {filename!r}: {type(e).__name__}: {e}') \
-            from e
+        raise RuntimeError(
+            f'Cannot read checkpoint {filename!r} (truncated, not a torch checkpoint, or holding '
+            f'objects the safe loader refuses): {type(e).__name__}: {e}') from e
     if isinstance(checkpoint, dict):
         for key in ('state_dict', 'model'):
             if isinstance(checkpoint.get(key), dict):
@@ -49,11 +50,12 @@ def load_pretrained(module: nn.Module, filename: str, prefix: Optional[str] = No
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
+    mismatched = [f'{k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}'
+                  for k, v in state.items() if k in own and v.shape != own[k].shape]
     if missing or unexpected:
+        shapes = f'; and {len(mismatched)} shape mismatches: {mismatched}' if mismatched else ''
         raise KeyError(f'Checkpoint {filename!r} does not match {type(module).__name__}: '
-                       f'missing keys {missing}, unexpected keys {unexpected}')
-    for key, value in state.items():
-        if value.shape != own[key].shape:
-            raise ValueError(f'Checkpoint {filename!r}: {key} has shape {tuple(value.shape)}, '
-                             f'the model expects {tuple(own[key].shape)}')
+                       f'missing keys {missing}, unexpected keys {unexpected}{shapes}')
+    if mismatched:
+        raise ValueError(f'Checkpoint {filename!r}: {"; ".join(mismatched)}')
     module.load_state_dict(state, strict=True)

@@ -1,5 +1,6 @@
 """Checks run by our tools before a Runner is built, so that a bad config or dataset fails at
 once with a message naming the problem instead of deep inside a worker or a convolution."""
+import inspect
 import os
 import os.path as osp
 from typing import List
@@ -32,10 +33,43 @@ def check_datasets(cfg, loaders=_LOADERS) -> None:
                 raise FileNotFoundError(f'{loader}: folder {path!r} does not exist {hint}')
             if not _has_files(path):
                 raise ValueError(f'{loader}: folder {path!r} is empty: no samples to load')
+        if not dataset.get('ann_file'):
+            check_pairs(loader, dataset)
 
 
 def _has_files(path: str) -> bool:
     return any(files for _, _, files in os.walk(path))
+
+
+def _stems(folder: str, suffix: str) -> set:
+    """Paths under ``folder`` ending in ``suffix``, relative and without the suffix."""
+    return {osp.relpath(osp.join(d, f), folder)[:-len(suffix)]
+            for d, _, files in os.walk(folder) for f in files if f.endswith(suffix)}
+
+
+def check_pairs(loader: str, dataset) -> None:
+    """Every image of a segmentation folder dataset has its annotation, and the reverse (mmseg
+    would fail on the first missing annotation mid-epoch and silently skip an orphan one)."""
+    prefix = dataset.get('data_prefix') or {}
+    if not {'img_path', 'seg_map_path'} <= set(prefix):
+        return
+    from mmseg.registry import DATASETS
+    defaults = inspect.signature(DATASETS.get(dataset['type']).__init__).parameters
+    suffix = {key: dataset.get(key, defaults[key].default)
+              for key in ('img_suffix', 'seg_map_suffix')}
+    root = dataset.get('data_root', '')
+    images = osp.join(root, prefix['img_path'])
+    labels = osp.join(root, prefix['seg_map_path'])
+    image_stems = _stems(images, suffix['img_suffix'])
+    label_stems = _stems(labels, suffix['seg_map_suffix'])
+    for stems, other, folder, sfx, missing in (
+            (image_stems, label_stems, images, suffix['img_suffix'], 'annotation'),
+            (label_stems, image_stems, labels, suffix['seg_map_suffix'], 'image')):
+        lonely = sorted(stems - other)
+        if lonely:
+            names = ', '.join(repr(osp.join(folder, s + sfx)) for s in lonely[:5])
+            more = f' and {len(lonely) - 5} more' if len(lonely) > 5 else ''
+            raise FileNotFoundError(f'{loader}: no {missing} for {names}{more}')
 
 
 def check_head_widths(cfg) -> None:

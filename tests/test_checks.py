@@ -48,6 +48,26 @@ def test_missing_and_empty_dataset_folders(tmp_path):
         check_datasets(cfg, loaders=('train_dataloader', ))
 
 
+def test_images_and_annotations_must_pair_up(tmp_path):
+    cfg = Config.fromfile(TI)
+    cfg.train_dataloader.dataset.data_root = str(tmp_path)
+    for folder, names in (('images/training', ['a.jpg', 'b.jpg', 'sub/c.jpg']),
+                          ('annotations/training', ['a.png', 'b.png', 'sub/c.png'])):
+        for name in names:
+            (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / folder / name).write_bytes(b'')
+    check_datasets(cfg, loaders=('train_dataloader', ))
+    (tmp_path / 'annotations/training/b.png').unlink()
+    with pytest.raises(FileNotFoundError,
+                       match=r"train_dataloader: no annotation for '.*images/training/b\.jpg'"):
+        check_datasets(cfg, loaders=('train_dataloader', ))
+    (tmp_path / 'images/training/b.jpg').unlink()
+    (tmp_path / 'annotations/training/sub/d.png').write_bytes(b'')
+    with pytest.raises(FileNotFoundError,
+                       match=r"no image for '.*annotations/training/sub/d\.png'"):
+        check_datasets(cfg, loaders=('train_dataloader', ))
+
+
 def test_label_values_out_of_range():
     check = CheckSegLabels(num_classes=150)
     ok = np.array([[0, 149], [255, 3]], dtype=np.uint8)
@@ -125,3 +145,25 @@ def test_truncated_checkpoint_is_named(tmp_path):
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(RuntimeError, match=r"Cannot read checkpoint .*cls.pth"):
         VisionGRU(SMALL, init_cfg=dict(type='Pretrained', checkpoint=str(path))).init_weights()
+
+
+def test_missing_foreign_and_wrong_architecture_checkpoints_are_named(tmp_path):
+    def load(path):
+        VisionGRU(SMALL, init_cfg=dict(type='Pretrained', checkpoint=str(path),
+                                       prefix='backbone.')).init_weights()
+
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        load(tmp_path / 'nope.pth')
+    (tmp_path / 'notes.pth').write_text('not a checkpoint')
+    with pytest.raises(RuntimeError, match=r"Cannot read checkpoint .*notes.pth.*not a torch"):
+        load(tmp_path / 'notes.pth')
+    torch.save({'state_dict': {'backbone.w': 1.0}}, tmp_path / 'scalars.pth')
+    with pytest.raises(RuntimeError, match='scalars.pth.* holds no state dict of tensors'):
+        load(tmp_path / 'scalars.pth')
+    # A deeper model of other widths: extra keys and every shared key's shapes are named.
+    write_backbone_checkpoint(tmp_path / 'big.pth', VisionGRU(dict(embed_dims=8,
+                                                                   depths=[1, 1, 3, 1])))
+    with pytest.raises(KeyError, match=r"missing keys \[\], unexpected keys \['stages.2.2.dw_conv"
+                       r".*shape mismatches: \['stem.0.conv.weight has shape \(4, 3, 3, 3\), "
+                       r"the model expects \(8, 3, 3, 3\)'"):
+        load(tmp_path / 'big.pth')

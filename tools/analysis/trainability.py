@@ -49,7 +49,6 @@ import mmseg_visiongru  # noqa: F401  (registers VisionGRU; lets torch read our 
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_CONFIG = osp.join(ROOT, 'configs', 'quickstart_upernet_visiongru_ti_sample.py')
-SIZE = 128
 TASKS = {'scenes': 'ade20k', 'context': 'ade20k-context'}
 
 SWIN_T = Config.fromfile(osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', '_base_',
@@ -59,6 +58,7 @@ SWIN_T = Config.fromfile(osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs'
 # as in mmseg's Swin configs.
 MODELS = {
     'visiongru-ti': dict(),
+    'visiongru-ti-out-norm': dict(model=dict(backbone=dict(out_norm=True))),
     'swin-t': dict(
         model=dict(
             backbone=dict(_delete_=True, **dict(SWIN_T, drop_path_rate=0.)),
@@ -70,23 +70,24 @@ MODELS = {
 }
 
 
-def make_data(task, out, num_train, num_val):
+def make_data(task, out, num_train, num_val, size):
     spec = importlib.util.spec_from_file_location(
         'make_sample_data', osp.join(ROOT, 'tools', 'make_sample_data.py'))
     sample_data = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sample_data)
-    root = osp.join(out, 'data', task)
+    root = osp.join(out, 'data', f'{task}_{size}')
     if not osp.isdir(osp.join(root, 'annotations', 'validation')):
         print(sample_data.make_ade20k(root, seed=0, num_train=num_train, num_val=num_val,
-                                      size=SIZE, context=task == 'context'))
+                                      size=size, context=task == 'context'))
     return root
 
 
-def run_config(model, data_root, seed, iters):
-    """The quickstart recipe for ``model`` on whole ``SIZE`` px images of ``data_root``."""
+def run_config(model, data_root, seed, iters, size, schedule='poly'):
+    """The quickstart recipe for ``model`` on whole ``size`` px images of ``data_root``;
+    ``schedule='constant'`` keeps the lr after the warm-up instead of decaying it to 0."""
     cfg = Config.fromfile(BASE_CONFIG)
     cfg.merge_from_dict(copy.deepcopy(MODELS[model]))  # merging pops its _delete_ keys
-    cfg.model.data_preprocessor.size = (SIZE, SIZE)
+    cfg.model.data_preprocessor.size = (size, size)
     cfg.train_dataloader.dataset.pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations', reduce_zero_label=True),
@@ -97,10 +98,14 @@ def run_config(model, data_root, seed, iters):
     ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
+        if loader != 'train_dataloader':  # test at the training size
+            cfg[loader].dataset.pipeline[1].scale = (2 * size, size)
     cfg.randomness = dict(seed=seed)
     warm_up = min(cfg.param_scheduler[0].end, iters // 5)  # 30 iterations, or fewer for a test
     cfg.param_scheduler[0].end = cfg.param_scheduler[1].begin = warm_up
     cfg.param_scheduler[1].end = iters
+    if schedule == 'constant':
+        cfg.param_scheduler = cfg.param_scheduler[:1]
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters + 1)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=iters)
     cfg.default_hooks.logger.interval = 10
@@ -232,6 +237,9 @@ def main(argv=None):
     parser.add_argument('--tasks', nargs='+', default=list(TASKS), choices=list(TASKS))
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
     parser.add_argument('--iters', type=int, default=600)
+    parser.add_argument('--schedule', default='poly', choices=['poly', 'constant'],
+                        help='after the warm-up: poly decay to 0 (the recipe) or a constant lr')
+    parser.add_argument('--size', type=int, default=128, help='image side in pixels')
     parser.add_argument('--num-train', type=int, default=200)
     parser.add_argument('--num-val', type=int, default=40)
     parser.add_argument('--out', default='work_dirs/trainability')
@@ -243,22 +251,26 @@ def main(argv=None):
         with open(results_file) as f:
             results = [json.loads(line) for line in f]
     for task in args.tasks:
-        data_root = make_data(task, args.out, args.num_train, args.num_val)
+        data_root = make_data(task, args.out, args.num_train, args.num_val, args.size)
         for seed in args.seeds:
             for model in args.models:  # interleaved, so the models share the machine's noise
-                key = dict(task=task, model=model, seed=seed, iters=args.iters)
+                key = dict(task=task, model=model, seed=seed, iters=args.iters, size=args.size,
+                           schedule=args.schedule)
                 if any(all(r[k] == v for k, v in key.items()) for r in results):
                     continue
-                cfg = run_config(model, data_root, seed, args.iters)
-                work_dir = osp.join(args.out, f'{task}_{model}_seed{seed}_{args.iters}')
+                cfg = run_config(model, data_root, seed, args.iters, args.size, args.schedule)
+                work_dir = osp.join(args.out, f'{task}_{model}_seed{seed}_{args.iters}it_'
+                                    f'{args.size}px_{args.schedule}')
                 checkpoint, loss, seconds = train(cfg, work_dir, args.iters)
                 result = dict(key, train_loss=loss, seconds=seconds, **assess(cfg, checkpoint))
                 print(json.dumps(result), flush=True)
                 results.append(result)
                 with open(results_file, 'a') as f:
                     f.write(json.dumps(result) + '\n')
-    chosen = [r for r in results if r['iters'] == args.iters and r['seed'] in args.seeds]
-    text = table(chosen, args.models, args.tasks)
+    chosen = [r for r in results if r['iters'] == args.iters and r['size'] == args.size
+              and r['schedule'] == args.schedule and r['seed'] in args.seeds]
+    text = (f'{args.iters} iterations, {args.size} px, lr {args.schedule} after the warm-up, '
+            f'seeds {args.seeds}:\n\n' + table(chosen, args.models, args.tasks))
     with open(osp.join(args.out, 'trainability.md'), 'w') as f:
         f.write(text)
     print(text)

@@ -43,8 +43,10 @@ class GRU2DBlock(nn.Module):
 
     def _forward(self, x: Tensor, hw_shape: Tuple[int, int]) -> Tensor:
         B, L, C = x.shape
-        y = self.norm(x).transpose(1, 2).reshape(B, C, *hw_shape)
-        y = self.dw_conv(y).flatten(2).transpose(1, 2)
+        # The conv sees the tokens as a channels-last (B, C, H, W) view, and its channels-last
+        # output is read back as tokens: no layout copies on the way in or out.
+        y = self.norm(x).view(B, *hw_shape, C).permute(0, 3, 1, 2)
+        y = self.dw_conv(y).permute(0, 2, 3, 1).reshape(B, L, C)
         x = x + self.drop_path(self.min_gru_1(y) + self.min_gru_2(y))
         return x + self.drop_path(self.projection2(self.act(self.projection1(self.norm2(x)))))
 

@@ -36,3 +36,16 @@ def test_fit_prediction_and_tables():
     text = lm.tables(rows, ['visiongru-ti', 'deit-s'])
     assert '| 1024 | 1.05 (1) | 2.10 (1) |' in text and 'n/f (memory)' in text
     assert '| deit-s | eval | 1.00 | 1.00 | 2.00 | 2.00 | 1024 | 2048: memory x |' in text
+
+
+def test_csv_round_trip(tmp_path):
+    rows = [dict(model='visiongru-ti', mode='train', size=256, pixels=256**2, status='ok', n=2,
+                 median_s=1.5, min_s=1.25, peak_mib=394., baseline_mib=80.5, note=''),
+            dict(model='deit-s', mode='train', size=2048, pixels=2048**2, status='time', n=0,
+                 median_s=None, min_s=None, peak_mib=None, baseline_mib=12., note='killed')]
+    path = tmp_path / 'latency_memory.csv'
+    with open(path, 'w', newline='') as f:
+        writer = lm.csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert lm.read_csv(path) == rows

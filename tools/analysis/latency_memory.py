@@ -276,6 +276,15 @@ def sweep(args) -> list:
 
 
 # ----------------------------------------------------------------------------- reports
+def read_csv(path) -> list:
+    """The rows of a ``latency_memory.csv``, typed as :func:`sweep` returns them."""
+    types = dict(size=int, pixels=int, n=int, median_s=float, min_s=float, peak_mib=float,
+                 baseline_mib=float)
+    with open(path, newline='') as f:
+        return [{k: (types[k](v) if v != '' else None) if k in types else v
+                 for k, v in row.items()} for row in csv.DictReader(f)]
+
+
 def _fmt(value, fmt):
     return '' if value is None else fmt.format(value)
 
@@ -549,6 +558,8 @@ def main():
                         help='torch threads per process (1: robust on a shared machine)')
     parser.add_argument('--out', default='work_dirs/latency_memory')
     parser.add_argument('--no-sweep', action='store_true', help='skip the size sweep')
+    parser.add_argument('--from-csv', metavar='CSV',
+                        help='no sweep: rebuild its tables and plots from a CSV it wrote')
     parser.add_argument('--throughput', action='store_true', help='UperNet training steps')
     parser.add_argument('--profile', action='store_true', help='torch.profiler of Ti')
     args = parser.parse_args()
@@ -558,8 +569,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
     report = [f'torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs']
-    if not args.no_sweep:
-        rows = sweep(args)
+    if args.from_csv or not args.no_sweep:
+        rows = read_csv(args.from_csv) if args.from_csv else sweep(args)
         with open(osp.join(args.out, 'latency_memory.csv'), 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
@@ -569,7 +580,8 @@ def main():
              osp.join(args.out, 'latency_memory_time.png'))
         plot(rows, 'peak_mib', 'peak RSS above the built model (MiB)',
              osp.join(args.out, 'latency_memory_memory.png'))
-        report.append(f'\nSweep: {time.perf_counter() - start:.0f} s')
+        if not args.from_csv:
+            report.append(f'\nSweep: {time.perf_counter() - start:.0f} s')
     if args.throughput:
         t0 = time.perf_counter()
         rows = throughput(['upernet-visiongru-ti', 'upernet-swin-t'], args.repeats)

@@ -59,6 +59,11 @@ SWIN_T = Config.fromfile(osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs'
 MODELS = {
     'visiongru-ti': dict(),
     'visiongru-ti-out-norm': dict(model=dict(backbone=dict(out_norm=True))),
+    # The backbone's own init (truncated normal Linear weights, zero biases) instead of the
+    # PyTorch defaults that the quickstart's init_cfg=None leaves, as in the released code.
+    'visiongru-ti-trunc-init': dict(model=dict(backbone=dict(init_cfg=[
+        dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
+        dict(type='Constant', layer='LayerNorm', val=1., bias=0.)]))),
     'swin-t': dict(
         model=dict(
             backbone=dict(_delete_=True, **dict(SWIN_T, drop_path_rate=0.)),

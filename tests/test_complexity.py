@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmengine.analysis import FlopAnalyzer
 
 from mmseg_visiongru.models import VisionGRU
+from mmseg_visiongru.models.min_gru import candidate
+from mmseg_visiongru.ops import linear_scan
 
 from .conftest import load_tool
 
@@ -46,13 +48,13 @@ def test_scan_op_name_and_handle(tiny):
     model, inputs = tiny
     plain = FlopAnalyzer(model, inputs).unsupported_ops_warnings(False)
     without_scan = plain.total()
-    assert complexity.SCAN_OP == 'prim::PythonOp._LinearScan'
+    assert complexity.SCAN_OP == 'prim::PythonOp._MinGRUScan'
     assert plain.unsupported_ops()[complexity.SCAN_OP] == 2 * sum(ARCH['depths'])
 
     _, scan = analytic(ARCH, SIZE)
     assert scan == 34816
     with_scan = plain.set_op_handle(complexity.SCAN_OP, complexity.scan_macs).total()
-    assert with_scan - without_scan == scan
+    assert with_scan - without_scan == scan * (1 + complexity.GATING_OPS)
     analyzer = complexity.flop_analyzer(model, inputs)
     assert analyzer.by_operator()['scan'] == scan
     assert not analyzer.unsupported_ops()
@@ -64,10 +66,23 @@ def test_paper_convention_is_conv_plus_linear(tiny):
     macs, scan = analytic(ARCH, SIZE)
     assert complexity.paper_macs(counts) == macs == counts['conv'] + counts['linear']
     # Full: + scan + 8 element-wise ops per minGRU hidden element (3 sigmoid, neg, ge, add,
-    # where, mul) + residual adds, GELUs and LayerNorms.
-    gating = sum(counts[op] for op in ('sigmoid', 'neg', 'ge', 'where', 'mul'))
-    assert gating == 7 * scan
-    assert sum(counts.values()) > macs + 8 * scan
+    # where, mul), counted as if they were separate torch ops, + residual adds, GELUs and
+    # LayerNorms.
+    assert counts['gating'] == 8 * scan
+    hidden, gate = torch.randn(2, 1, 5, 6)
+    traced = FlopAnalyzer(GatesAndScan(), (hidden, gate)).unsupported_ops_warnings(False)
+    separate = traced.set_op_handle(**{f'aten::{op}': complexity.pointwise_ops
+                                       for op in complexity.POINTWISE_OPS}).by_operator()
+    assert sum(v for k, v in separate.items() if k != 'scan') == 8 * hidden.numel()
+    assert sum(counts.values()) > macs + 9 * scan
+
+
+class GatesAndScan(nn.Module):
+    """minGRU's gates as separate torch ops, then the plain linear scan."""
+
+    def forward(self, hidden, gate):
+        z = gate.sigmoid()
+        return linear_scan((-gate).sigmoid(), z * candidate(hidden))
 
 
 class Attention(nn.Module):

@@ -5,7 +5,7 @@ exactly (no log-space tricks) in either direction, with a hand-written backward 
 linear scan run the other way.  On the CPU a compiled sequential kernel does one pass over the
 data (``mmseg_visiongru._ext``); elsewhere (CUDA) a log-depth doubling scan in plain PyTorch.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -45,6 +45,25 @@ def _scan(a: Tensor, b: Tensor, h0: Optional[Tensor], reverse: bool) -> Tensor:
     return scan_doubling(a, b, h0, reverse)
 
 
+def linear_scan_grads(a: Tensor, h: Tensor, grad_h: Tensor, h0: Optional[Tensor] = None,
+                      reverse: bool = False) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    """Gradients of ``h = scan(a, b, h0)`` with respect to ``a``, ``b`` and ``h0`` (None without
+    ``h0``), from ``a``, the forward result ``h`` and ``grad_h``, all (B, L, D) and contiguous.
+
+    In forward order ``dL/db_t = dL/dh_t + a_{t+1} * dL/db_{t+1}``: the same recurrence run the
+    other way with ``a`` moved one step (the element rolled around the end multiplies the scan's
+    zero initial state, so it never matters); then ``dL/da_t = dL/db_t * h_{t-1}`` with
+    ``h_{-1} = h0`` (or 0) and ``dL/dh0 = a_0 * dL/db_0``.
+    """
+    shift = 1 if reverse else -1
+    grad_b = _scan(a.roll(shift, 1), grad_h.contiguous(), None, not reverse)
+    h_prev = h.roll(-shift, 1)
+    first = -1 if reverse else 0
+    h_prev[:, first] = 0 if h0 is None else h0
+    grad_h0 = None if h0 is None else a[:, first] * grad_b[:, first]
+    return grad_b * h_prev, grad_b, grad_h0
+
+
 class _LinearScan(torch.autograd.Function):
 
     @staticmethod
@@ -57,21 +76,8 @@ class _LinearScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h: Tensor):
         a, h, h0 = ctx.saved_tensors
-        reverse = ctx.reverse
-        # Forward order: dL/db_t = dL/dh_t + a_{t+1} * dL/db_{t+1}, i.e. the same recurrence run
-        # the other way with `a` moved one step.  The element rolled around the end multiplies
-        # the scan's zero initial state, so it never matters.
-        shift = 1 if reverse else -1
-        grad_b = _scan(a.roll(shift, 1), grad_h.contiguous(), None, not reverse)
-        # dL/da_t = dL/db_t * h_{t-1}, where h_{-1} is h0 (or 0).
-        h_prev = h.roll(-shift, 1)
-        first = -1 if reverse else 0
-        h_prev[:, first] = 0 if h0 is None else h0
-        grad_a = grad_b * h_prev
-        grad_h0 = None
-        if h0 is not None and ctx.needs_input_grad[2]:
-            grad_h0 = a[:, first] * grad_b[:, first]
-        return grad_a, grad_b, grad_h0, None
+        grad_a, grad_b, grad_h0 = linear_scan_grads(a, h, grad_h, h0, ctx.reverse)
+        return grad_a, grad_b, grad_h0 if ctx.needs_input_grad[2] else None, None
 
 
 def linear_scan(a: Tensor, b: Tensor, h0: Optional[Tensor] = None,

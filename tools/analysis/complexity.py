@@ -5,8 +5,9 @@
 One torch.jit trace per model and square input size (batch 1), counted by mmengine's
 ``FlopAnalyzer`` extended with handles for what it leaves out:
 
-* ``prim::PythonOp._LinearScan`` (our scan ``h_t = a_t * h_{t-1} + b_t``): one multiply-add per
-  element of ``h``, i.e. per channel and scan step;
+* ``prim::PythonOp._MinGRUScan`` (minGRU's gates and scan ``h_t = a_t * h_{t-1} + b_t`` in one
+  op): one multiply-add per element of ``h``, i.e. per channel and scan step, plus the 8
+  element-wise ops per element that compute ``a = 1 - z`` and ``b = z * g(hidden)`` (``gating``);
 * ``aten::scaled_dot_product_attention``: ``Q K^T`` and ``A V``, ``2 * N^2 * D`` MACs for N tokens
   of width D (all heads together), plus one op per attention score for the softmax;
 * element-wise ops (sigmoid, gelu, add, mul, where, ...): one op per output element.
@@ -39,10 +40,9 @@ from mmengine.hub import get_config
 from mmengine.registry import DefaultScope
 
 import mmseg_visiongru  # noqa: F401 (registers VisionGRU)
-from mmseg_visiongru.models.min_gru import MinGRU
-from mmseg_visiongru.ops.linear_scan import _LinearScan
+from mmseg_visiongru.models.min_gru import MinGRU, _MinGRUScan
 
-SCAN_OP = f'prim::PythonOp.{_LinearScan.__name__}'
+SCAN_OP = f'prim::PythonOp.{_MinGRUScan.__name__}'
 SDPA_OP = 'aten::scaled_dot_product_attention'
 MAC_OPS = {'conv', 'linear', 'matmul', 'mm', 'bmm', 'addmm', 'einsum', 'attention'}
 POINTWISE_OPS = ('add', 'add_', 'sub', 'rsub', 'mul', 'mul_', 'div', 'neg', 'sigmoid', 'gelu',
@@ -75,9 +75,17 @@ def _numel(value) -> int:
     return prod(shape) if shape is not None else 0
 
 
+# The element-wise ops per element of h inside _MinGRUScan, as separate torch ops would count
+# them: z = sigmoid(gate); 1 - z = sigmoid(neg(gate)); g = where(hidden >= 0, hidden + 0.5,
+# sigmoid(hidden)); b = z * g.
+GATING_OPS = 8
+
+
 def scan_macs(inputs, outputs) -> Counter:
-    """``_LinearScan``: one multiply-add per element of its output ``h``."""
-    return Counter({'scan': _numel(outputs[0])})
+    """``_MinGRUScan``: one multiply-add per element of its output ``h`` (the scan), and
+    ``GATING_OPS`` element-wise ops per element for its gates."""
+    n = _numel(outputs[0])
+    return Counter({'scan': n, 'gating': GATING_OPS * n})
 
 
 def sdpa_macs(inputs, outputs) -> Counter:

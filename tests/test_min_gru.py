@@ -115,3 +115,16 @@ def test_gate_bias_is_optional_and_starts_with_chrono_timescales():
     y = torch.randn(2, 30, 6)
     m(y).square().mean().backward()
     assert m.gate_bias.grad.abs().sum() > 0
+
+
+def test_min_gru_scan_takes_non_contiguous_inputs():
+    from mmseg_visiongru.models.min_gru import _MinGRUScan
+    torch.manual_seed(0)
+    hidden, gate = torch.randn(2, 5, 33, 2).unbind(-1)  # strided views
+    hidden.requires_grad_(), gate.requires_grad_()
+    out = _MinGRUScan.apply(hidden.transpose(1, 2), gate.transpose(1, 2), False)
+    ref = _MinGRUScan.apply(hidden.transpose(1, 2).contiguous(),
+                            gate.transpose(1, 2).contiguous(), False)
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    assert torch.isfinite(hidden.grad).all() and torch.isfinite(gate.grad).all()

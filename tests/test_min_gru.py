@@ -104,19 +104,6 @@ def test_min_gru_half_precision_accumulates_in_float32():
     assert ((out.float() - ref).norm() / ref.norm()).item() < 2e-2
 
 
-def test_gate_bias_is_optional_and_starts_with_chrono_timescales():
-    from mmseg_visiongru.models.min_gru import chrono_gate_bias
-    assert MinGRU(6).gate_bias is None  # the released minGRU has no bias
-    m = MinGRU(6, gate_bias=True)
-    timescales = 1 / torch.sigmoid(m.gate_bias.detach())
-    torch.testing.assert_close(timescales[[0, -1]], torch.tensor([2., 1024.]))
-    assert (timescales.diff() > 0).all()
-    torch.testing.assert_close(m.gate_bias.detach(), chrono_gate_bias(12))
-    y = torch.randn(2, 30, 6)
-    m(y).square().mean().backward()
-    assert m.gate_bias.grad.abs().sum() > 0
-
-
 def test_min_gru_scan_takes_non_contiguous_inputs():
     from mmseg_visiongru.models.min_gru import _MinGRUScan
     torch.manual_seed(0)

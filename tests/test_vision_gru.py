@@ -123,12 +123,3 @@ def test_bad_input_is_named():
         VisionGRU(SMALL, out_indices=(4, ))
     with pytest.raises(ValueError, match='frozen_stages'):
         VisionGRU(SMALL, frozen_stages=5)
-
-
-def test_gate_bias_option_adds_one_bias_per_min_gru_gate():
-    plain, biased = VisionGRU('tiny'), VisionGRU('tiny', gate_bias=True)
-    extra = sum(p.numel() for p in biased.parameters()) - sum(p.numel() for p in plain.parameters())
-    # two minGRUs per block, each a gate of width 2 * C_stage
-    assert extra == sum(2 * 2 * c * d for c, d in zip(plain.channels, plain.depths))
-    outs = biased(torch.randn(1, 3, 64, 64))
-    assert [o.shape[1] for o in outs] == plain.channels

@@ -22,21 +22,19 @@ class GRU2DBlock(nn.Module):
         expansion (int): minGRU expansion. Defaults to 2.
         drop_path (float): Stochastic depth rate of both residual branches. Defaults to 0.
         with_cp (bool): Recompute the block in backward to save memory. Defaults to False.
-        gate_bias (bool): Learnt, chrono-initialised gate biases in both minGRUs (see
-            :class:`MinGRU`; not in the released model). Defaults to False.
 
     Shape:
         x: (B, H*W, C) with ``hw_shape = (H, W)`` -> (B, H*W, C).
     """
 
     def __init__(self, dim: int, mlp_ratio: int = 4, expansion: int = 2,
-                 drop_path: float = 0., with_cp: bool = False, gate_bias: bool = False):
+                 drop_path: float = 0., with_cp: bool = False):
         super().__init__()
         self.with_cp = with_cp
         self.norm = nn.LayerNorm(dim)
         self.dw_conv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
-        self.min_gru_1 = MinGRU(dim, expansion, gate_bias=gate_bias)
-        self.min_gru_2 = MinGRU(dim, expansion, reverse=True, gate_bias=gate_bias)
+        self.min_gru_1 = MinGRU(dim, expansion)
+        self.min_gru_2 = MinGRU(dim, expansion, reverse=True)
         self.norm2 = nn.LayerNorm(dim)
         self.projection1 = nn.Linear(dim, dim * mlp_ratio)
         self.act = nn.GELU()

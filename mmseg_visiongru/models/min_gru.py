@@ -1,5 +1,4 @@
 """minGRU (Feng et al., 2024): a GRU whose gates do not see the previous state."""
-import math
 from typing import Tuple
 
 import torch
@@ -48,14 +47,6 @@ class _MinGRUScan(torch.autograd.Function):
         return grad_hidden.to(hidden.dtype), grad_gate.to(gate.dtype), None
 
 
-def chrono_gate_bias(channels: int, max_timescale: float = 1024.) -> Tensor:
-    """Gate biases whose update rates ``z = sigmoid(bias) = 1 / T`` give the channels memory
-    timescales T spread log-uniformly over [2, ``max_timescale``] tokens (the "chrono" forget-gate
-    initialisation of Tallec & Ollivier, 2018): ``bias = -log(T - 1)``."""
-    timescales = torch.logspace(1., math.log2(max_timescale), channels, base=2.)
-    return -torch.log(timescales - 1)
-
-
 class MinGRU(nn.Module):
     """minGRU over a token sequence.
 
@@ -66,28 +57,23 @@ class MinGRU(nn.Module):
         dim (int): Token channels C.
         expansion (int): Hidden width is ``expansion * C``. Defaults to 2.
         reverse (bool): Scan from the last token to the first. Defaults to False.
-        gate_bias (bool): Add a learnt bias to the gate, initialised by
-            :func:`chrono_gate_bias` (not in the released model, whose projection has no bias).
-            Defaults to False.
 
     Shape:
         (B, L, C) -> (B, L, C).
     """
 
-    def __init__(self, dim: int, expansion: int = 2, reverse: bool = False,
-                 gate_bias: bool = False):
+    def __init__(self, dim: int, expansion: int = 2, reverse: bool = False):
         super().__init__()
         inner = dim * expansion
         self.reverse = reverse
         self.to_hidden_and_gate = nn.Linear(dim, inner * 2, bias=False)
         self.to_out = nn.Linear(inner, dim, bias=False)
-        self.gate_bias = nn.Parameter(chrono_gate_bias(inner)) if gate_bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         # Two products with the halves of one weight: the same values as chunking one product,
         # without concatenating the two halves' gradients in backward.
         w_hidden, w_gate = self.to_hidden_and_gate.weight.chunk(2)
-        hidden, gate = F.linear(x, w_hidden), F.linear(x, w_gate, self.gate_bias)
+        hidden, gate = F.linear(x, w_hidden), F.linear(x, w_gate)
         return self.to_out(_MinGRUScan.apply(hidden, gate, self.reverse))
 
     def extra_repr(self) -> str:

@@ -54,9 +54,6 @@ class VisionGRU(BaseModule):
         out_norm (bool): Add a LayerNorm to each returned feature map (not in the released
             model). Defaults to False.
         with_cp (bool): Gradient checkpointing of each block. Defaults to False.
-        gate_bias (bool): Learnt gate biases in every minGRU, initialised to memory timescales
-            of 2 to 1024 tokens (not in the released model: its checkpoints do not load into
-            this; for training from scratch). Defaults to False.
         init_cfg (dict | list[dict], optional): Initialization config, e.g.
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
     """
@@ -76,7 +73,6 @@ class VisionGRU(BaseModule):
                  expansion: int = 2,
                  out_norm: bool = False,
                  with_cp: bool = False,
-                 gate_bias: bool = False,
                  init_cfg=(dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
                            dict(type='Constant', layer='LayerNorm', val=1., bias=0.))):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
@@ -108,7 +104,7 @@ class VisionGRU(BaseModule):
         self.stages = nn.ModuleList()
         for c, depth in zip(self.channels, self.depths):
             self.stages.append(nn.ModuleList(
-                GRU2DBlock(c, mlp_ratio, expansion, next(rates), with_cp, gate_bias)
+                GRU2DBlock(c, mlp_ratio, expansion, next(rates), with_cp)
                 for _ in range(depth)))
         self.out_norms = nn.ModuleDict({
             str(i): nn.LayerNorm(self.channels[i], eps=1e-6)

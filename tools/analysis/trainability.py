@@ -59,8 +59,6 @@ SWIN_T = Config.fromfile(osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs'
 MODELS = {
     'visiongru-ti': dict(),
     'visiongru-ti-out-norm': dict(model=dict(backbone=dict(out_norm=True))),
-    # Learnt gate biases with chrono init: long memory from the first iteration.
-    'visiongru-ti-gate-bias': dict(model=dict(backbone=dict(gate_bias=True))),
     # The backbone's own init (truncated normal Linear weights, zero biases) instead of the
     # PyTorch defaults that the quickstart's init_cfg=None leaves, as in the released code.
     'visiongru-ti-trunc-init': dict(model=dict(backbone=dict(init_cfg=[

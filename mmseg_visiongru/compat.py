@@ -18,6 +18,7 @@ methods and refuses anything else.  Nothing is loaded with ``weights_only=False`
 
 3. Atomic checkpoints: see :func:`atomic_local_writes`.
 """
+import atexit
 import os
 import os.path as osp
 import pickle
@@ -74,7 +75,8 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
     mmengine 0.10.7 initialises every ``pytorch`` launch with ``torch.cuda.set_device`` and wraps
     the model with ``device_ids``, and torch's SyncBN refuses CPU tensors once a process group
     exists.  So on a CPU-only machine: SyncBN becomes BN (identical in one process), a ``gloo``
-    process group is created here (the Runner then skips its own ``init_dist``), and the model is
+    process group is created here (the Runner then skips its own ``init_dist``) and destroyed at
+    exit (left to interpreter shutdown, its threads could abort a finished run), and the model is
     wrapped by :class:`CPUDistributedDataParallel`.
     """
     if torch.cuda.is_available():
@@ -82,6 +84,7 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
     cfg.model = _sync_bn_to_bn(cfg.model)
     if launcher != 'none':
         torch.distributed.init_process_group(backend='gloo')
+        atexit.register(torch.distributed.destroy_process_group)
         cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', broadcast_buffers=False)
 
 

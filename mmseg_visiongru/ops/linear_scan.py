@@ -49,7 +49,7 @@ def _scan(a: Tensor, b: Tensor, h0: Optional[Tensor], reverse: bool) -> Tensor:
 def linear_scan_grads(a: Tensor, h: Tensor, grad_h: Tensor, h0: Optional[Tensor] = None,
                       reverse: bool = False) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
     """Gradients of ``h = scan(a, b, h0)`` with respect to ``a``, ``b`` and ``h0`` (None without
-    ``h0``), from ``a``, the forward result ``h`` and ``grad_h``, all (B, L, D) and contiguous.
+    ``h0``), from ``a``, the forward result ``h`` and ``grad_h``, all (B, L, D).
 
     In forward order ``dL/db_t = dL/dh_t + a_{t+1} * dL/db_{t+1}``: the same recurrence run the
     other way with ``a`` moved one step (the element rolled around the end multiplies the scan's

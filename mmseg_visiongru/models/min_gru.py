@@ -14,12 +14,14 @@ def candidate(hidden: Tensor) -> Tensor:
     return torch.where(hidden >= 0, hidden + 0.5, hidden.sigmoid())
 
 
-def _gates(hidden: Tensor, gate: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-    """``z = sigmoid(gate)``, ``1 - z`` (as ``sigmoid(-gate)``: no cancellation near z = 1) and
-    ``g(hidden)``, in float32 for half-precision inputs."""
+def _gates_and_scan(hidden: Tensor, gate: Tensor,
+                    reverse: bool) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``z = sigmoid(gate)``, ``a = 1 - z`` (as ``sigmoid(-gate)``: no cancellation near z = 1),
+    ``g(hidden)`` and ``h = scan(a, z * g)``, in float32 for half-precision inputs."""
     if gate.dtype in _ACCUMULATE_IN_FLOAT32:
         hidden, gate = hidden.float(), gate.float()
-    return gate.sigmoid(), (-gate).sigmoid(), candidate(hidden)
+    z, a, g = gate.sigmoid(), (-gate).sigmoid(), candidate(hidden)
+    return z, a, g, _scan(a, z * g, None, reverse)
 
 
 class _MinGRUScan(torch.autograd.Function):
@@ -31,14 +33,12 @@ class _MinGRUScan(torch.autograd.Function):
     def forward(ctx, hidden: Tensor, gate: Tensor, reverse: bool) -> Tensor:
         ctx.save_for_backward(hidden, gate)
         ctx.reverse = reverse
-        z, a, g = _gates(hidden, gate)
-        return _scan(a, z * g, None, reverse).to(hidden.dtype)
+        return _gates_and_scan(hidden, gate, reverse)[-1].to(hidden.dtype)
 
     @staticmethod
     def backward(ctx, grad_h: Tensor):
         hidden, gate = ctx.saved_tensors
-        z, a, g = _gates(hidden, gate)
-        h = _scan(a, z * g, None, ctx.reverse)
+        z, a, g, h = _gates_and_scan(hidden, gate, ctx.reverse)
         grad_a, grad_b, _ = linear_scan_grads(a, h, grad_h.to(a.dtype), None, ctx.reverse)
         # a = sigmoid(-gate) and b = z * g: da/dgate = -z * a, db/dgate = z * a * g, db/dg = z;
         # g' = 1 for hidden >= 0 and sigmoid' = g * (1 - g) below.

@@ -26,6 +26,7 @@ summarised as mean and spread (min..max over seeds) in ``DIR/trainability.md``.
 import argparse
 import copy
 import importlib.util
+import inspect
 import json
 import logging
 import math
@@ -45,7 +46,7 @@ from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
 from torch import nn
 
-import mmseg_visiongru  # noqa: F401  (registers VisionGRU; lets torch read our checkpoints)
+from mmseg_visiongru import VisionGRU  # importing it registers VisionGRU and lets torch read our checkpoints
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_CONFIG = osp.join(ROOT, 'configs', 'quickstart_upernet_visiongru_ti_sample.py')
@@ -59,11 +60,10 @@ SWIN_T = Config.fromfile(osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs'
 MODELS = {
     'visiongru-ti': dict(),
     'visiongru-ti-out-norm': dict(model=dict(backbone=dict(out_norm=True))),
-    # The backbone's own init (truncated normal Linear weights, zero biases) instead of the
-    # PyTorch defaults that the quickstart's init_cfg=None leaves, as in the released code.
-    'visiongru-ti-trunc-init': dict(model=dict(backbone=dict(init_cfg=[
-        dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
-        dict(type='Constant', layer='LayerNorm', val=1., bias=0.)]))),
+    # The backbone's own default init (truncated normal Linear weights, zero biases) instead of
+    # the PyTorch defaults that the quickstart's init_cfg=None leaves, as in the released code.
+    'visiongru-ti-trunc-init': dict(model=dict(backbone=dict(init_cfg=list(
+        inspect.signature(VisionGRU).parameters['init_cfg'].default)))),
     'swin-t': dict(
         model=dict(
             backbone=dict(_delete_=True, **dict(SWIN_T, drop_path_rate=0.)),

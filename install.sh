@@ -10,7 +10,7 @@ py="$venv/bin/python"
 cache=${MMSEG_VISIONGRU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmseg-visiongru}/mmcv-2.1.0-torch2.14.1-cp311
 
 stamp="$venv/.install-stamp"
-want=$(cat install.sh tools/build_mmcv.sh requirements/*.txt setup.py | sha256sum | cut -d' ' -f1)
+want=$(cat install.sh tools/build_mmcv.sh requirements/*.txt setup.py mmseg_visiongru/ops/csrc/* | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$py" -c "import mmseg_visiongru" 2>/dev/null; then
     exit 0
 fi

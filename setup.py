@@ -9,11 +9,13 @@ setup(
     python_requires='>=3.11',
     # The exact, pinned stack (and the mmcv source build) is installed by install.sh.
     install_requires=['mmengine', 'mmsegmentation', 'mmpretrain'],
-    # The CPU linear-scan kernel; built against the installed torch (--no-build-isolation).
+    # The CPU kernels (linear scan, minGRU gates + scan); built against the installed torch
+    # (--no-build-isolation).
     ext_modules=[
         CppExtension(
-            'mmseg_visiongru._ext', ['mmseg_visiongru/ops/csrc/linear_scan.cpp'],
-            extra_compile_args=['-O3', '-fopenmp'], extra_link_args=['-fopenmp'])
+            'mmseg_visiongru._ext', ['mmseg_visiongru/ops/csrc/linear_scan.cpp',
+                                     'mmseg_visiongru/ops/csrc/min_gru_scan.cpp'],
+            extra_compile_args=['-O3', '-fopenmp', '-fno-trapping-math'], extra_link_args=['-fopenmp'])
     ],
     cmdclass={'build_ext': BuildExtension},
 )

@@ -1,12 +1,14 @@
 """The 2DGRU block: a bidirectional minGRU token mixer and an MLP, each residual."""
 from typing import Tuple
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor
 
-from .min_gru import MinGRU
+from .min_gru import MinGRU, min_gru_scan
 
 
 class GRU2DBlock(nn.Module):
@@ -14,13 +16,16 @@ class GRU2DBlock(nn.Module):
 
     ``y = DWConv3x3(LN(x))``; ``x = x + minGRU_fwd(y) + minGRU_bwd(y)`` where the second minGRU
     scans the raster sequence from its end (both H and W reversed); then
-    ``x = x + Linear(GELU(Linear(LN(x))))``.
+    ``x = x + Linear(GELU(Linear(LN(x))))``.  The raster runs along rows (the released model),
+    or, with ``column_major``, down the columns.
 
     Args:
         dim (int): Channels C.
         mlp_ratio (int): MLP hidden width is ``mlp_ratio * C``. Defaults to 4.
         expansion (int): minGRU expansion. Defaults to 2.
         drop_path (float): Stochastic depth rate of both residual branches. Defaults to 0.
+        column_major (bool): Scan column after column instead of row after row (not in the
+            released model). Defaults to False.
         with_cp (bool): Recompute the block in backward to save memory. Defaults to False.
 
     Shape:
@@ -28,8 +33,9 @@ class GRU2DBlock(nn.Module):
     """
 
     def __init__(self, dim: int, mlp_ratio: int = 4, expansion: int = 2,
-                 drop_path: float = 0., with_cp: bool = False):
+                 drop_path: float = 0., column_major: bool = False, with_cp: bool = False):
         super().__init__()
+        self.column_major = column_major
         self.with_cp = with_cp
         self.norm = nn.LayerNorm(dim)
         self.dw_conv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
@@ -46,9 +52,24 @@ class GRU2DBlock(nn.Module):
         # The conv sees the tokens as a channels-last (B, C, H, W) view, and its channels-last
         # output is read back as tokens: no layout copies on the way in or out.
         y = self.norm(x).view(B, *hw_shape, C).permute(0, 3, 1, 2)
-        y = self.dw_conv(y).permute(0, 2, 3, 1).reshape(B, L, C)
-        x = x + self.drop_path(self.min_gru_1(y) + self.min_gru_2(y))
+        y = self.dw_conv(y).permute(0, 2, 3, 1)
+        if self.column_major:
+            H, W = hw_shape
+            y = y.transpose(1, 2).reshape(B, L, C)
+            mixed = self.bidirectional_min_gru(y).view(B, W, H, C).transpose(1, 2)
+        else:
+            mixed = self.bidirectional_min_gru(y.reshape(B, L, C))
+        x = x + self.drop_path(mixed.reshape(B, L, C))
         return x + self.drop_path(self.projection2(self.act(self.projection1(self.norm2(x)))))
+
+    def bidirectional_min_gru(self, y: Tensor) -> Tensor:
+        """``min_gru_1(y) + min_gru_2(y)`` as one input product, one scan call for both
+        directions and one output product: (B, L, C) -> (B, L, C)."""
+        w_in = torch.cat([self.min_gru_1.to_hidden_and_gate.weight,
+                          self.min_gru_2.to_hidden_and_gate.weight])
+        w_out = torch.cat([self.min_gru_1.to_out.weight, self.min_gru_2.to_out.weight], dim=1)
+        h = min_gru_scan(F.linear(y, w_in), (self.min_gru_1.reverse, self.min_gru_2.reverse))
+        return F.linear(h, w_out)
 
     def forward(self, x: Tensor, hw_shape: Tuple[int, int]) -> Tensor:
         if self.with_cp and x.requires_grad:

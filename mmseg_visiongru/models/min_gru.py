@@ -3,10 +3,10 @@ from typing import Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
-from mmseg_visiongru.ops.linear_scan import _ACCUMULATE_IN_FLOAT32, _scan, linear_scan_grads
+from mmseg_visiongru.ops.linear_scan import (_ACCUMULATE_IN_FLOAT32, _ext, _scan,
+                                             linear_scan_grads)
 
 
 def candidate(hidden: Tensor) -> Tensor:
@@ -24,27 +24,67 @@ def _gates_and_scan(hidden: Tensor, gate: Tensor,
     return z, a, g, _scan(a, z * g, None, reverse)
 
 
+def _compiled(proj: Tensor) -> bool:
+    """Whether the fused CPU kernel runs ``proj`` (CUDA and half precision take torch ops)."""
+    return proj.device.type == 'cpu' and proj.dtype in (torch.float32, torch.float64) and \
+        _ext is not None
+
+
 class _MinGRUScan(torch.autograd.Function):
-    """``h_t = (1 - z_t) * h_{t-1} + z_t * g(hidden_t)``, ``h_{-1} = 0``, keeping only ``hidden``
-    and ``gate`` for backward: the gates and ``h`` are recomputed there (one more scan), instead
-    of autograd keeping z, 1 - z, sigmoid(hidden), g and h (five tensors of the same shape)."""
+    """minGRU's gates and scan for K directions at once: ``proj`` (B, L, 2 * I * K) holds
+    ``[hidden_k, gate_k]`` for each direction k, the result (B, L, I * K) is ``[h_1, ..., h_K]``
+    with ``h_t = (1 - z_t) * h_{t-1} + z_t * g(hidden_t)``, ``h_{-1} = 0``, run backwards for the
+    directions flagged in ``reverse``.
+
+    Only ``proj`` is kept for backward, which recomputes the gates and ``h`` (one more scan)
+    instead of autograd keeping z, 1 - z, sigmoid(hidden), g and h.  On the CPU one compiled
+    kernel does the gates and the scan of every direction in one pass (two in backward).
+    """
 
     @staticmethod
-    def forward(ctx, hidden: Tensor, gate: Tensor, reverse: bool) -> Tensor:
-        ctx.save_for_backward(hidden, gate)
+    def forward(ctx, proj: Tensor, reverse: Tuple[bool, ...]) -> Tensor:
+        ctx.save_for_backward(proj)
         ctx.reverse = reverse
-        return _gates_and_scan(hidden, gate, reverse)[-1].to(hidden.dtype)
+        if _compiled(proj):
+            return _ext.min_gru_scan_forward(proj.contiguous(), list(reverse))
+        return torch.cat([_gates_and_scan(hidden, gate, r)[-1]
+                          for (hidden, gate), r in zip(_directions(proj, reverse), reverse)],
+                         dim=-1).to(proj.dtype)
 
     @staticmethod
     def backward(ctx, grad_h: Tensor):
-        hidden, gate = ctx.saved_tensors
-        z, a, g, h = _gates_and_scan(hidden, gate, ctx.reverse)
-        grad_a, grad_b, _ = linear_scan_grads(a, h, grad_h.to(a.dtype), None, ctx.reverse)
-        # a = sigmoid(-gate) and b = z * g: da/dgate = -z * a, db/dgate = z * a * g, db/dg = z;
-        # g' = 1 for hidden >= 0 and sigmoid' = g * (1 - g) below.
-        grad_gate = z * a * (grad_b * g - grad_a)
-        grad_hidden = grad_b * z * torch.where(hidden >= 0, 1., g * (1 - g))
-        return grad_hidden.to(hidden.dtype), grad_gate.to(gate.dtype), None
+        proj, = ctx.saved_tensors
+        if _compiled(proj):
+            grad = _ext.min_gru_scan_backward(proj.contiguous(), grad_h.contiguous(),
+                                              list(ctx.reverse))
+            return grad, None
+        grads = []
+        for (hidden, gate), r, grad_h_k in zip(_directions(proj, ctx.reverse), ctx.reverse,
+                                                grad_h.chunk(len(ctx.reverse), dim=-1)):
+            z, a, g, h = _gates_and_scan(hidden, gate, r)
+            grad_a, grad_b, _ = linear_scan_grads(a, h, grad_h_k.to(a.dtype), None, r)
+            # a = sigmoid(-gate) and b = z * g: da/dgate = -z * a, db/dgate = z * a * g,
+            # db/dg = z; g' = 1 for hidden >= 0 and sigmoid' = g * (1 - g) below.
+            grads += [grad_b * z * torch.where(hidden >= 0, 1., g * (1 - g)),
+                      z * a * (grad_b * g - grad_a)]
+        return torch.cat(grads, dim=-1).to(proj.dtype), None
+
+
+def _directions(proj: Tensor, reverse: Tuple[bool, ...]):
+    """The (hidden, gate) views of each direction in ``proj``."""
+    return [p.chunk(2, dim=-1) for p in proj.chunk(len(reverse), dim=-1)]
+
+
+def min_gru_scan(proj: Tensor, reverse: Tuple[bool, ...] = (False, )) -> Tensor:
+    """minGRU's gates and scan of ``len(reverse)`` directions, see ``_MinGRUScan``.
+
+    Shape:
+        proj: (B, L, 2 * I * K) -> h: (B, L, I * K), K = ``len(reverse)``.
+    """
+    if proj.dim() != 3 or proj.shape[-1] % (2 * len(reverse)):
+        raise ValueError(f'min_gru_scan expects (B, L, 2 * I * {len(reverse)}) for '
+                         f'{len(reverse)} directions, got {tuple(proj.shape)}')
+    return _MinGRUScan.apply(proj, tuple(reverse))
 
 
 class MinGRU(nn.Module):
@@ -70,11 +110,7 @@ class MinGRU(nn.Module):
         self.to_out = nn.Linear(inner, dim, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        # Two products with the halves of one weight: the same values as chunking one product,
-        # without concatenating the two halves' gradients in backward.
-        w_hidden, w_gate = self.to_hidden_and_gate.weight.chunk(2)
-        hidden, gate = F.linear(x, w_hidden), F.linear(x, w_gate)
-        return self.to_out(_MinGRUScan.apply(hidden, gate, self.reverse))
+        return self.to_out(min_gru_scan(self.to_hidden_and_gate(x), (self.reverse, )))
 
     def extra_repr(self) -> str:
         return f'reverse={self.reverse}'

@@ -47,7 +47,7 @@ SDPA_OP = 'aten::scaled_dot_product_attention'
 MAC_OPS = {'conv', 'linear', 'matmul', 'mm', 'bmm', 'addmm', 'einsum', 'attention'}
 POINTWISE_OPS = ('add', 'add_', 'sub', 'rsub', 'mul', 'mul_', 'div', 'neg', 'sigmoid', 'gelu',
                  'relu', 'relu_', 'softmax', 'where', 'ge', 'ne')
-FREE_OPS = ('pad', 'fill_', 'im2col', 'feature_dropout')  # data movement only
+FREE_OPS = ('pad', 'fill_', 'im2col', 'feature_dropout', 'cat')  # data movement only
 
 BACKBONES = {
     'visiongru-ti': lambda size: dict(type='VisionGRU', arch='tiny', init_cfg=None),

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 namespace {
 
@@ -59,6 +60,15 @@ torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, const 
 
 }  // namespace
 
+// min_gru_scan.cpp
+torch::Tensor min_gru_scan_forward(const torch::Tensor& proj, const std::vector<bool>& reverse);
+torch::Tensor min_gru_scan_backward(const torch::Tensor& proj, const torch::Tensor& grad_h,
+                                    const std::vector<bool>& reverse);
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("linear_scan", &linear_scan, "h_t = a_t * h_{t-1} + b_t over dim 1 (CPU)");
+  m.def("min_gru_scan_forward", &min_gru_scan_forward,
+        "minGRU gates and scan of K directions: proj (B, L, 2IK) -> h (B, L, IK) (CPU)");
+  m.def("min_gru_scan_backward", &min_gru_scan_backward,
+        "gradient of min_gru_scan_forward with respect to proj (CPU)");
 }

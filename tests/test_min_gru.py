@@ -144,25 +144,6 @@ def test_2dgru_block_runs_both_directions_as_its_two_min_grus():
                                block.min_gru_1(y) + block.min_gru_2(y))
 
 
-def test_column_major_block_is_the_row_major_block_on_the_transposed_grid():
-    torch.manual_seed(0)
-    H, W, C = 4, 6, 8
-    block = GRU2DBlock(C, column_major=True).double()
-    row_major = GRU2DBlock(C).double()
-    row_major.load_state_dict(block.state_dict())
-    with torch.no_grad():  # the conv kernel transposed with the grid
-        row_major.dw_conv.weight.copy_(block.dw_conv.weight.transpose(-1, -2))
-    x = torch.randn(2, H * W, C, dtype=torch.float64)
-    x_t = x.view(2, H, W, C).transpose(1, 2).reshape(2, H * W, C)
-    ref = row_major(x_t, (W, H)).view(2, W, H, C).transpose(1, 2).reshape(2, H * W, C)
-    torch.testing.assert_close(block(x, (H, W)), ref)
-    # The token below (1, 0) is one step after (0, 0) in the scan: it sees it, (0, 1) does
-    # not see (1, 0).
-    x.requires_grad_()
-    out = block(x, (H, W))
-    assert torch.autograd.grad(out[0, W].sum(), x, retain_graph=True)[0][0, 0].abs().sum() > 0
-
-
 def test_min_gru_half_precision_accumulates_in_float32():
     torch.manual_seed(0)
     m = MinGRU(8)

@@ -51,20 +51,6 @@ def test_out_indices_and_out_norm():
                                rtol=0)
 
 
-def test_alternate_scan_order_keeps_the_released_parameters():
-    raster, alternate = VisionGRU(SMALL), VisionGRU(SMALL, scan_order='alternate')
-    assert [[b.column_major for b in stage] for stage in alternate.stages] == \
-        [[False], [False], [False, True], [False]]
-    assert not any(b.column_major for stage in raster.stages for b in stage)
-    alternate.load_state_dict(raster.state_dict())  # strict: the same keys and shapes
-    x = torch.randn(1, 3, 64, 64)
-    first = [o.detach() for o in raster(x)[:2]]  # stages 1-2 have one (row-major) block each
-    torch.testing.assert_close([o.detach() for o in alternate(x)[:2]], first)
-    assert not torch.allclose(alternate(x)[2], raster(x)[2])
-    with pytest.raises(ValueError, match="scan_order must be 'raster' or 'alternate'"):
-        VisionGRU(SMALL, scan_order='columns')
-
-
 @pytest.mark.parametrize('registry', [MMSEG_MODELS, MMPRETRAIN_MODELS])
 def test_builds_from_config_dict_in_both_registries(registry):
     model = registry.build(dict(type='VisionGRU', arch='tiny', out_indices=(3, )))

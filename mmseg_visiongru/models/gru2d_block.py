@@ -16,16 +16,13 @@ class GRU2DBlock(nn.Module):
 
     ``y = DWConv3x3(LN(x))``; ``x = x + minGRU_fwd(y) + minGRU_bwd(y)`` where the second minGRU
     scans the raster sequence from its end (both H and W reversed); then
-    ``x = x + Linear(GELU(Linear(LN(x))))``.  The raster runs along rows (the released model),
-    or, with ``column_major``, down the columns.
+    ``x = x + Linear(GELU(Linear(LN(x))))``.
 
     Args:
         dim (int): Channels C.
         mlp_ratio (int): MLP hidden width is ``mlp_ratio * C``. Defaults to 4.
         expansion (int): minGRU expansion. Defaults to 2.
         drop_path (float): Stochastic depth rate of both residual branches. Defaults to 0.
-        column_major (bool): Scan column after column instead of row after row (not in the
-            released model). Defaults to False.
         with_cp (bool): Recompute the block in backward to save memory. Defaults to False.
 
     Shape:
@@ -33,9 +30,8 @@ class GRU2DBlock(nn.Module):
     """
 
     def __init__(self, dim: int, mlp_ratio: int = 4, expansion: int = 2,
-                 drop_path: float = 0., column_major: bool = False, with_cp: bool = False):
+                 drop_path: float = 0., with_cp: bool = False):
         super().__init__()
-        self.column_major = column_major
         self.with_cp = with_cp
         self.norm = nn.LayerNorm(dim)
         self.dw_conv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
@@ -52,14 +48,8 @@ class GRU2DBlock(nn.Module):
         # The conv sees the tokens as a channels-last (B, C, H, W) view, and its channels-last
         # output is read back as tokens: no layout copies on the way in or out.
         y = self.norm(x).view(B, *hw_shape, C).permute(0, 3, 1, 2)
-        y = self.dw_conv(y).permute(0, 2, 3, 1)
-        if self.column_major:
-            H, W = hw_shape
-            y = y.transpose(1, 2).reshape(B, L, C)
-            mixed = self.bidirectional_min_gru(y).view(B, W, H, C).transpose(1, 2)
-        else:
-            mixed = self.bidirectional_min_gru(y.reshape(B, L, C))
-        x = x + self.drop_path(mixed.reshape(B, L, C))
+        y = self.dw_conv(y).permute(0, 2, 3, 1).reshape(B, L, C)
+        x = x + self.drop_path(self.bidirectional_min_gru(y))
         return x + self.drop_path(self.projection2(self.act(self.projection1(self.norm2(x)))))
 
     def bidirectional_min_gru(self, y: Tensor) -> Tensor:

@@ -53,11 +53,6 @@ class VisionGRU(BaseModule):
         expansion (int): minGRU expansion. Defaults to 2.
         out_norm (bool): Add a LayerNorm to each returned feature map (not in the released
             model). Defaults to False.
-        scan_order (str): ``'raster'``: every block scans row after row (the released model);
-            ``'alternate'``: every second block of a stage scans column after column instead,
-            so a token is a few steps from the tokens above it in one block and from those
-            beside it in the next (same parameters; not in the released model).
-            Defaults to ``'raster'``.
         with_cp (bool): Gradient checkpointing of each block. Defaults to False.
         init_cfg (dict | list[dict], optional): Initialization config, e.g.
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
@@ -77,7 +72,6 @@ class VisionGRU(BaseModule):
                  mlp_ratio: int = 4,
                  expansion: int = 2,
                  out_norm: bool = False,
-                 scan_order: str = 'raster',
                  with_cp: bool = False,
                  init_cfg=(dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
                            dict(type='Constant', layer='LayerNorm', val=1., bias=0.))):
@@ -100,9 +94,6 @@ class VisionGRU(BaseModule):
         if not 0 <= frozen_stages <= self.num_stages:
             raise ValueError(f'frozen_stages must lie in [0, 4], got {frozen_stages}')
         self.frozen_stages = frozen_stages
-        if scan_order not in ('raster', 'alternate'):
-            raise ValueError(f"scan_order must be 'raster' or 'alternate', got {scan_order!r}")
-        self.scan_order = scan_order
 
         C = self.embed_dims
         self.stem = nn.Sequential(ConvDownsample(in_channels, C // 2), nn.GELU(),
@@ -113,10 +104,8 @@ class VisionGRU(BaseModule):
         self.stages = nn.ModuleList()
         for c, depth in zip(self.channels, self.depths):
             self.stages.append(nn.ModuleList(
-                GRU2DBlock(c, mlp_ratio, expansion, next(rates),
-                           column_major=scan_order == 'alternate' and j % 2 == 1,
-                           with_cp=with_cp)
-                for j in range(depth)))
+                GRU2DBlock(c, mlp_ratio, expansion, next(rates), with_cp)
+                for _ in range(depth)))
         self.out_norms = nn.ModuleDict({
             str(i): nn.LayerNorm(self.channels[i], eps=1e-6)
             for i in self.out_indices

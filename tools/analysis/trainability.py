@@ -60,7 +60,6 @@ SWIN_T = Config.fromfile(osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs'
 MODELS = {
     'visiongru-ti': dict(),
     'visiongru-ti-out-norm': dict(model=dict(backbone=dict(out_norm=True))),
-    'visiongru-ti-alternate': dict(model=dict(backbone=dict(scan_order='alternate'))),
     # The backbone's own default init (truncated normal Linear weights, zero biases) instead of
     # the PyTorch defaults that the quickstart's init_cfg=None leaves, as in the released code.
     'visiongru-ti-trunc-init': dict(model=dict(backbone=dict(init_cfg=list(

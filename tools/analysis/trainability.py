@@ -64,6 +64,8 @@ MODELS = {
     # the PyTorch defaults that the quickstart's init_cfg=None leaves, as in the released code.
     'visiongru-ti-trunc-init': dict(model=dict(backbone=dict(init_cfg=list(
         inspect.signature(VisionGRU).parameters['init_cfg'].default)))),
+    # Twice the recipe's lr (issue 7's lever list: the lr was tuned for neither model).
+    'visiongru-ti-lr2x': dict(optim_wrapper=dict(optimizer=dict(lr=2e-3))),
     'swin-t': dict(
         model=dict(
             backbone=dict(_delete_=True, **dict(SWIN_T, drop_path_rate=0.)),

@@ -30,6 +30,11 @@ def _compiled(proj: Tensor) -> bool:
         _ext is not None
 
 
+def _directions(proj: Tensor, reverse: Tuple[bool, ...]):
+    """The (hidden, gate) views of each direction in ``proj``."""
+    return [p.chunk(2, dim=-1) for p in proj.chunk(len(reverse), dim=-1)]
+
+
 class _MinGRUScan(torch.autograd.Function):
     """minGRU's gates and scan for K directions at once: ``proj`` (B, L, 2 * I * K) holds
     ``[hidden_k, gate_k]`` for each direction k, the result (B, L, I * K) is ``[h_1, ..., h_K]``
@@ -68,11 +73,6 @@ class _MinGRUScan(torch.autograd.Function):
             grads += [grad_b * z * torch.where(hidden >= 0, 1., g * (1 - g)),
                       z * a * (grad_b * g - grad_a)]
         return torch.cat(grads, dim=-1).to(proj.dtype), None
-
-
-def _directions(proj: Tensor, reverse: Tuple[bool, ...]):
-    """The (hidden, gate) views of each direction in ``proj``."""
-    return [p.chunk(2, dim=-1) for p in proj.chunk(len(reverse), dim=-1)]
 
 
 def min_gru_scan(proj: Tensor, reverse: Tuple[bool, ...] = (False, )) -> Tensor:

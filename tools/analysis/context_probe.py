@@ -52,8 +52,8 @@ def features(model, dataset):
                     means[j].append(fmap.mean((1, 2)))
     finally:
         hook.remove()
-    stack = lambda rows: [torch.stack(r) for r in rows]  # noqa: E731
-    return stack(at_disks), stack(means), torch.tensor(labels, dtype=torch.float64)
+    return ([torch.stack(r) for r in at_disks], [torch.stack(r) for r in means],
+            torch.tensor(labels, dtype=torch.float64))
 
 
 def probe_accuracy(x_train, y_train, x_test, y_test, weight_decay=1e-2):

@@ -110,8 +110,9 @@ inline void prefetch(const T* p, int64_t width) {
 
 // h of direction k over channels [d0, d0 + width) into out (row stride out_row) in scan order.
 template <typename T>
-VGRU_MULTIVERSION void scan_block(const T* proj, T* out, int64_t out_row, const Layout& s, int64_t n, int64_t k,
-                int64_t d0, int64_t width, bool reverse) {
+VGRU_MULTIVERSION void scan_block(const T* proj, T* out, int64_t out_row, const Layout& s,
+                                  int64_t n, int64_t k, int64_t d0, int64_t width,
+                                  bool reverse) {
   using acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
   acc_t state[kBlock] = {};
   for (int64_t step = 0; step < s.L; ++step) {

@@ -1,7 +1,8 @@
 """Where does the context task's cue get lost?  Linear probes of the rock / cushion label on each
-backbone stage's features and on the UperNet head's, at the disk positions and over the whole map.
+backbone stage's features and on the UperNet head's, at the disk positions and over the whole map,
+and how much those features at the disks move when the ceiling's colour is swapped.
 
-    .venv/bin/python tools/analysis/context_probe.py WORK_DIR [WORK_DIR ...]
+    .venv/bin/python tools/analysis/context_probe.py [--init] WORK_DIR [WORK_DIR ...]
 
 Each WORK_DIR is a finished ``context`` run of tools/analysis/trainability.py (its config.py and
 last checkpoint).  The disks of an image all share one class, told only by the ceiling colour, so
@@ -10,8 +11,16 @@ disk pixels (the label mask resized to the map by area), "global" is the map's m
 regression per stage (standardised features, L2 weight 1e-2, L-BFGS, float64) is fit on the
 training images and scored on the held-out images; the classes are balanced, chance is 50%.
 A model that carries the ceiling's colour to the disks shows it in the "at the disks" columns.
+
+Swap sensitivity: each held-out image is run again with its ceiling recoloured to the other
+cue's colour (pixel-wise ratio of the two cue colours, so brightness and noise stay); per map, the
+mean distance between the two "at the disks" vectors over their mean distance from the images'
+average (the spread that the rest of the scene causes).  0: the disks do not see the ceiling.
+With ``--init`` the runs' models are measured as initialised (seed 0) instead of as trained: how
+much of the cue reaches the disks before any learning, i.e. the signal that learning starts from.
 """
 import argparse
+import importlib.util
 import logging
 import os.path as osp
 
@@ -25,35 +34,89 @@ import mmseg_visiongru  # noqa: F401 (registers VisionGRU and lets torch read ou
 
 CLASSES = ('rock', 'cushion')  # the context task's disk classes, told apart by the ceiling
 PROBED = ('stage 1', 'stage 2', 'stage 3', 'stage 4', 'head')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def features(model, dataset):
-    """(at the disks, global): a (N, C) tensor per probed map; labels (N, ): 1 for rock."""
+def cue_colours():
+    """{'rock': RGB, 'cushion': RGB} of the ceiling, from tools/make_sample_data.py."""
+    spec = importlib.util.spec_from_file_location(
+        'make_sample_data', osp.join(ROOT, 'tools', 'make_sample_data.py'))
+    sample_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sample_data)
+    names = {35: 'rock', 40: 'cushion'}  # ADE20K ids
+    return {names[k]: torch.tensor(v, dtype=torch.float64)
+            for k, v in sample_data.CONTEXT_CUES.items()}
+
+
+def swap_ceiling(inputs, seg, is_rock, ceiling):
+    """``inputs`` (3, H, W) uint8 BGR with the ceiling pixels (``seg == ceiling``) recoloured
+    from this image's cue colour to the other one's."""
+    colours = cue_colours()
+    this, other = (colours['rock'], colours['cushion'])[::1 if is_rock else -1]
+    ratio = (other / this).flip(0)[:, None]  # RGB -> BGR
+    out = inputs.double()
+    mask = seg == ceiling
+    out[:, mask] = (out[:, mask] * ratio).clamp(0, 255).round()
+    return out.to(inputs.dtype)
+
+
+def disk_means(maps, disks):
+    """Each (1, C, h, w) map averaged over the disk pixels (mask resized by area): (C, )."""
+    out = []
+    for fmap in maps:
+        fmap = fmap[0].double()
+        weight = F.interpolate(disks[None, None], fmap.shape[-2:], mode='area')[0]
+        out.append((fmap * weight).sum((1, 2)) / weight.sum())
+    return out
+
+
+def features(model, dataset, swapped=False):
+    """(at the disks, global): a (N, C) tensor per probed map; labels (N, ): 1 for rock; with
+    ``swapped`` also "at the disks" of the images with the other ceiling colour."""
     rock, cushion = (dataset.metainfo['classes'].index(c) for c in CLASSES)
+    ceiling = dataset.metainfo['classes'].index('ceiling')
     head = {}
     hook = model.decode_head.fpn_bottleneck.register_forward_hook(
         lambda module, args, out: head.update(out=out))
-    at_disks, means, labels = [[] for _ in PROBED], [[] for _ in PROBED], []
+    at_disks, means, at_disks_swapped, labels = [[] for _ in PROBED], [[] for _ in PROBED], \
+        [[] for _ in PROBED], []
+
+    def run(sample):
+        data = model.data_preprocessor(pseudo_collate([sample]), False)
+        maps = list(model.extract_feat(data['inputs']))
+        model.decode_head(maps)
+        return maps + [head['out']]
+
     try:
         with torch.no_grad():
             for i in range(len(dataset)):
-                data = model.data_preprocessor(pseudo_collate([dataset[i]]), False)
-                seg = data['data_samples'][0].gt_sem_seg.data[0]
+                sample = dataset[i]
+                seg = sample['data_samples'].gt_sem_seg.data[0]
                 disks = ((seg == rock) | (seg == cushion)).double()
                 if not disks.any():
                     continue
                 labels.append(float((seg == rock).sum() > (seg == cushion).sum()))
-                maps = list(model.extract_feat(data['inputs']))
-                model.decode_head(maps)
-                for j, fmap in enumerate(maps + [head['out']]):
-                    fmap = fmap[0].double()
-                    weight = F.interpolate(disks[None, None], fmap.shape[-2:], mode='area')[0]
-                    at_disks[j].append((fmap * weight).sum((1, 2)) / weight.sum())
-                    means[j].append(fmap.mean((1, 2)))
+                maps = run(sample)
+                for j, (fmap, disk_mean) in enumerate(zip(maps, disk_means(maps, disks))):
+                    at_disks[j].append(disk_mean)
+                    means[j].append(fmap[0].double().mean((1, 2)))
+                if swapped:
+                    sample['inputs'] = swap_ceiling(sample['inputs'], seg, labels[-1], ceiling)
+                    for j, disk_mean in enumerate(disk_means(run(sample), disks)):
+                        at_disks_swapped[j].append(disk_mean)
     finally:
         hook.remove()
     return ([torch.stack(r) for r in at_disks], [torch.stack(r) for r in means],
+            [torch.stack(r) for r in at_disks_swapped] if swapped else None,
             torch.tensor(labels, dtype=torch.float64))
+
+
+def swap_sensitivity(at_disks, at_disks_swapped):
+    """Mean distance of the disks' features between the two ceiling colours, over their mean
+    distance from the images' average: (N, C), (N, C) -> float."""
+    change = (at_disks - at_disks_swapped).norm(dim=1).mean()
+    spread = (at_disks - at_disks.mean(0)).norm(dim=1).mean()
+    return (change / spread).item()
 
 
 def probe_accuracy(x_train, y_train, x_test, y_test, weight_decay=1e-2):
@@ -76,41 +139,69 @@ def probe_accuracy(x_train, y_train, x_test, y_test, weight_decay=1e-2):
         return ((x_test @ w + b > 0).double() == y_test).double().mean().item()
 
 
-def probe_run(work_dir):
-    """Held-out probe accuracies (%) of one run: {'at the disks': [...], 'global': [...]}."""
+def load_model(work_dir, init=False):
+    """The run's trained model, or with ``init`` its model as initialised with seed 0."""
     from mmseg.apis import init_model
-    from mmseg.registry import DATASETS
+    from mmseg.registry import MODELS
     cfg = Config.fromfile(osp.join(work_dir, 'config.py'))
+    if init:
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        model.cfg = cfg
+        return model.eval()
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = osp.join(work_dir, osp.basename(f.read().strip()))
-    model = init_model(cfg, checkpoint, device='cpu').eval()
+    return init_model(cfg, checkpoint, device='cpu').eval()
+
+
+def probe_run(work_dir, init=False):
+    """One run's held-out probe accuracies (%), {'at the disks': [...], 'global': [...]}, and
+    swap sensitivities, {'swap sensitivity': [...]}, one value per probed map."""
+    from mmseg.registry import DATASETS
+    model = load_model(work_dir, init)
+    cfg = model.cfg
     MMLogger.get_current_instance().setLevel(logging.WARNING)
 
-    def split(name):
+    def split(name, swapped=False):
         return features(model, DATASETS.build(dict(cfg.test_dataloader.dataset, data_prefix=dict(
-            img_path=f'images/{name}', seg_map_path=f'annotations/{name}'))))
+            img_path=f'images/{name}', seg_map_path=f'annotations/{name}'))), swapped)
 
-    (train_disks, train_means, y_train), (test_disks, test_means, y_test) = \
-        split('training'), split('validation')
-    return {
+    (train_disks, train_means, _, y_train), (test_disks, test_means, test_swapped, y_test) = \
+        split('training'), split('validation', swapped=True)
+    accuracies = {
         'at the disks': [100 * probe_accuracy(a, y_train, b, y_test)
                          for a, b in zip(train_disks, test_disks)],
         'global': [100 * probe_accuracy(a, y_train, b, y_test)
                    for a, b in zip(train_means, test_means)],
     }
+    return accuracies, {'swap sensitivity': [
+        swap_sensitivity(a, b) for a, b in zip(test_disks, test_swapped)]}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR')
+    parser.add_argument('--init', action='store_true',
+                        help='measure the runs\' models as initialised, not as trained')
     args = parser.parse_args()
+    accuracy_rows, sensitivity_rows = [], []
+    for work_dir in args.work_dirs:
+        run = osp.basename(osp.normpath(work_dir)) + (' (at init)' if args.init else '')
+        accuracies, sensitivities = probe_run(work_dir, args.init)
+        accuracy_rows += [f'| {run} | {where} | ' + ' | '.join(f'{a:.0f}' for a in values) + ' |'
+                          for where, values in accuracies.items()]
+        sensitivity_rows += [f'| {run} | ' + ' | '.join(f'{v:.3f}' for v in values) + ' |'
+                             for values in sensitivities.values()]
     print('Held-out accuracy (%) of linear probes of rock vs cushion (chance 50)\n')
     print('| run | where | ' + ' | '.join(PROBED) + ' |')
     print('|---|---|' + '---:|' * len(PROBED))
-    for work_dir in args.work_dirs:
-        for where, accuracies in probe_run(work_dir).items():
-            print(f'| {osp.basename(osp.normpath(work_dir))} | {where} | ' +
-                  ' | '.join(f'{a:.0f}' for a in accuracies) + ' |')
+    print('\n'.join(accuracy_rows))
+    print('\nSwap sensitivity at the disks (change with the other ceiling colour / spread over '
+          'images; 0 = blind to the ceiling)\n')
+    print('| run | ' + ' | '.join(PROBED) + ' |')
+    print('|---|' + '---:|' * len(PROBED))
+    print('\n'.join(sensitivity_rows))
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ With ``--init`` the runs' models are measured as initialised (seed 0) instead of
 much of the cue reaches the disks before any learning, i.e. the signal that learning starts from.
 """
 import argparse
+import functools
 import importlib.util
 import logging
 import os.path as osp
@@ -37,6 +38,7 @@ PROBED = ('stage 1', 'stage 2', 'stage 3', 'stage 4', 'head')
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+@functools.lru_cache(maxsize=None)
 def cue_colours():
     """{'rock': RGB, 'cushion': RGB} of the ceiling, from tools/make_sample_data.py."""
     spec = importlib.util.spec_from_file_location(

@@ -80,8 +80,8 @@ def features(model, dataset, swapped=False):
     head = {}
     hook = model.decode_head.fpn_bottleneck.register_forward_hook(
         lambda module, args, out: head.update(out=out))
-    at_disks, means, at_disks_swapped, labels = [[] for _ in PROBED], [[] for _ in PROBED], \
-        [[] for _ in PROBED], []
+    at_disks, means, at_disks_swapped = ([[] for _ in PROBED] for _ in range(3))
+    labels = []
 
     def run(sample):
         data = model.data_preprocessor(pseudo_collate([sample]), False)

@@ -44,7 +44,8 @@ def options(ade_sample):
     shrunk = [o for o in small_run_options(ade_sample, ITERS)
               if not o.startswith(('train_dataloader.dataset.pipeline', 'train_cfg.val_interval',
                                    'default_hooks.checkpoint.interval'))]
-    return shrunk + ['default_hooks.checkpoint.interval=2', 'train_cfg.val_interval=100']
+    return shrunk + ['default_hooks.checkpoint.interval=2',
+                     'default_hooks.checkpoint.max_keep_ckpts=1', 'train_cfg.val_interval=100']
 
 
 def losses(work_dir):
@@ -95,7 +96,8 @@ def test_same_seed_gives_identical_losses(ade_sample, tmp_path):
     for name in ('a', 'b'):
         work_dir = str(tmp_path / name)
         run(PYTHON, 'tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
-            *small_run_options(ade_sample, 20), 'randomness.deterministic=True')
+            *small_run_options(ade_sample, 20), 'randomness.deterministic=True',
+            'default_hooks.checkpoint.interval=20')
         runs.append(losses(work_dir))
     assert len(runs[0]) == 20 and runs[0] == runs[1]
 

@@ -1,6 +1,6 @@
 """tools/analysis/latency_memory.py: the worker protocol, measured peak memory, the 'does not
 fit' paths and the scaling fit (no timed assertions)."""
-from .conftest import load_tool
+from ..helpers import load_tool
 
 lm = load_tool('analysis/latency_memory')
 KEYS = {'model', 'mode', 'size', 'pixels', 'status', 'n', 'median_s', 'min_s', 'peak_mib',

@@ -1,12 +1,10 @@
 """A training run killed at any moment loses nothing: checkpoints are atomic, and a resumed run
 ends exactly where an uninterrupted one does."""
-import json
 import os
 import os.path as osp
 import signal
 import subprocess
 import time
-from glob import glob
 
 import pytest
 import torch
@@ -14,8 +12,7 @@ from mmengine.fileio.backends import LocalBackend
 
 import mmseg_visiongru  # noqa: F401  (lets torch.load read mmengine checkpoints)
 
-from .conftest import PYTHON, ROOT, load_tool, run
-from .test_segmentation import CONFIG, small_run_options
+from ..helpers import CONFIG, PYTHON, ROOT, load_tool, losses, run, small_run_options
 
 ITERS = 8
 
@@ -46,14 +43,6 @@ def options(ade_sample):
                                    'default_hooks.checkpoint.interval'))]
     return shrunk + ['default_hooks.checkpoint.interval=2',
                      'default_hooks.checkpoint.max_keep_ckpts=1', 'train_cfg.val_interval=100']
-
-
-def losses(work_dir):
-    records = []
-    for scalars in sorted(glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(scalars) as f:
-            records += [r for r in map(json.loads, f) if 'loss' in r]
-    return {r['iter']: r['loss'] for r in records}
 
 
 def weights(path):

@@ -9,7 +9,7 @@ from mmseg_visiongru.models import VisionGRU
 from mmseg_visiongru.models.min_gru import candidate
 from mmseg_visiongru.ops import linear_scan
 
-from .conftest import load_tool
+from ..helpers import load_tool
 
 complexity = load_tool('analysis/complexity')
 

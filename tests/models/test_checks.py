@@ -11,7 +11,7 @@ from mmseg_visiongru.models import VisionGRU
 from mmseg_visiongru.preflight import check_datasets, check_head_widths
 from mmseg_visiongru.transforms import CheckSegLabels
 
-from .conftest import ROOT
+from ..helpers import ROOT
 
 TI = f'{ROOT}/configs/upernet_visiongru_ti_ade20k.py'
 SMALL = dict(embed_dims=16, depths=[1, 1, 2, 1])

@@ -10,7 +10,7 @@ import mmpretrain
 from mmengine.config import Config
 from mmseg.registry import MODELS as MMSEG_MODELS
 
-from .conftest import PYTHON, ROOT, load_tool, run
+from ..helpers import PYTHON, ROOT, load_tool, run
 
 
 CONFIG = 'configs/visiongru_ti_in1k.py'

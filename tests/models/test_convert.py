@@ -9,8 +9,8 @@ from mmseg_visiongru.checkpoint import load_pretrained
 from mmseg_visiongru.convert import convert, official_parameter_names
 from mmseg_visiongru.models import VisionGRU
 
-from .conftest import PYTHON, run, run_fails
-from .released_layout import ReleasedVisionGRU
+from ..helpers import PYTHON, run, run_fails
+from ..released_layout import ReleasedVisionGRU
 
 SMALL = dict(embed_dims=16, depths=[1, 1, 2, 1])
 

@@ -1,7 +1,7 @@
 """The linear probe of tools/analysis/context_probe.py finds a cue that is there, and only then."""
 import torch
 
-from .conftest import load_tool
+from ..helpers import load_tool
 
 context_probe = load_tool('analysis/context_probe')
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import load_tool
+from ..helpers import load_tool
 
 sample_data = load_tool('make_sample_data')
 

@@ -1,6 +1,5 @@
 """End to end: the real UperNet + VisionGRU-Ti config trains, checkpoints, resumes, tests,
 infers, and runs distributed on CPU processes, with our tools and the upstream mmseg ones."""
-import json
 import os.path as osp
 import re
 from glob import glob
@@ -8,41 +7,9 @@ from glob import glob
 import mmseg
 import pytest
 
-from .conftest import PYTHON, run, run_fails
+from ..helpers import CONFIG, PYTHON, losses, run, run_fails, small_run_options
 
-CONFIG = 'configs/upernet_visiongru_ti_ade20k.py'
 UPSTREAM_TOOLS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools')
-
-
-def small_run_options(data_root, iters):
-    """The real Ti config, shrunk: sample data, 64 px crops, a schedule of `iters` steps."""
-    warm_up = max(1, iters // 6)
-    return [
-        'model.backbone.init_cfg=None',
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
-        'model.data_preprocessor.size=(64,64)',
-        'train_dataloader.dataset.pipeline.3.scale=(128,64)',
-        'train_dataloader.dataset.pipeline.4.crop_size=(64,64)',
-        'val_dataloader.dataset.pipeline.1.scale=(128,64)',
-        'test_dataloader.dataset.pipeline.1.scale=(128,64)',
-        'randomness.seed=0',
-        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-        'optim_wrapper.optimizer.lr=0.0005',
-        'param_scheduler.0.start_factor=0.1', f'param_scheduler.0.end={warm_up}',
-        f'param_scheduler.1.begin={warm_up}', f'param_scheduler.1.end={iters}',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters // 2}', 'default_hooks.logger.interval=1',
-    ]
-
-
-def losses(work_dir):
-    scalars = glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))[-1]
-    with open(scalars) as f:
-        return [r['loss'] for r in map(json.loads, f) if 'loss' in r]
 
 
 def miou(output):
@@ -60,7 +27,7 @@ def trained(ade_sample, tmp_path_factory):
 
 
 def test_real_ti_config_trains_and_loss_falls(trained):
-    values = losses(trained)
+    values = list(losses(trained).values())
     assert len(values) == 24
     assert sum(values[-4:]) / 4 < 0.8 * sum(values[:4]) / 4, values
     assert osp.isfile(osp.join(trained, 'iter_24.pth'))

@@ -3,7 +3,7 @@ learns in train mode (BatchNorm on batch statistics) must survive eval mode (run
 statistics), on the images it trained on, and carry to held-out images."""
 import pytest
 
-from .conftest import load_tool
+from ..helpers import load_tool
 
 ITERS = 160
 

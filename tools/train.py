@@ -2,17 +2,24 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v]
 
-The config's ``default_scope`` decides which library builds it.  Distributed: tools/dist_train.sh.
+The config's ``default_scope`` decides which library builds it.  Distributed: tools/dist_train.sh
+(torchrun, one or several nodes) or tools/slurm_train.sh.  At the end of a distributed run every
+rank prints a digest of its parameters and rank 0 checks that all ranks agree (the replicas were
+kept in step by the averaged gradients); a mismatch is an error.
 """
 import argparse
+import hashlib
 import os
 import os.path as osp
 import re
 
+import torch
 from mmengine.config import Config, DictAction
+from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmseg_visiongru.compat import adapt_to_cpu
+from mmseg_visiongru.engine import adapt_to_cpu
 from mmseg_visiongru.preflight import check_config
 
 
@@ -28,7 +35,8 @@ def parse_args():
                         help='scale the lr by actual batch / auto_scale_lr.base_batch_size')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_iters=100')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='how the processes were started (set by the dist/slurm scripts)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -42,6 +50,34 @@ def latest_checkpoint(work_dir):
     steps = {int(m.group(2)): name for name in names
              if (m := re.fullmatch(r'(iter|epoch)_(\d+)\.pth', name))}
     return osp.join(work_dir, steps[max(steps)]) if steps else None
+
+
+def parameter_digest(model):
+    """sha256 over the model's parameters (names and values, in name order): equal digests,
+    equal weights.  Buffers are left out: BN running statistics are per process where SyncBN is
+    not available (CPU)."""
+    if is_model_wrapper(model):
+        model = model.module
+    digest = hashlib.sha256()
+    for name, param in sorted(model.named_parameters()):
+        digest.update(name.encode())
+        digest.update(param.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def check_replicas(model):
+    """Every rank prints its parameter digest; rank 0 raises if the ranks disagree."""
+    world_size = get_world_size()
+    if world_size == 1:
+        return
+    rank, digest = get_rank(), parameter_digest(model)
+    print(f'rank {rank}/{world_size}: parameter digest {digest}', flush=True)
+    digests = all_gather_object(digest)
+    if rank == 0:
+        if len(set(digests)) > 1:
+            raise RuntimeError('the ranks ended with different weights: ' + ', '.join(
+                f'rank {r} {d[:12]}' for r, d in enumerate(digests)))
+        print(f'parameters identical on all {world_size} ranks', flush=True)
 
 
 def main():
@@ -66,7 +102,8 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
     check_config(cfg, loaders=('train_dataloader', 'val_dataloader'))
     adapt_to_cpu(cfg, args.launcher)
-    Runner.from_cfg(cfg).train()
+    model = Runner.from_cfg(cfg).train()
+    check_replicas(model)
 
 
 if __name__ == '__main__':

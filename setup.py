@@ -13,8 +13,9 @@ setup(
     # (--no-build-isolation).
     ext_modules=[
         CppExtension(
-            'mmseg_visiongru._ext', ['mmseg_visiongru/ops/csrc/linear_scan.cpp',
-                                     'mmseg_visiongru/ops/csrc/min_gru_scan.cpp'],
+            'mmseg_visiongru.ops.kernels_cpu', ['mmseg_visiongru/ops/csrc/bindings.cpp',
+                                                'mmseg_visiongru/ops/csrc/linear_scan.cpp',
+                                                'mmseg_visiongru/ops/csrc/min_gru_scan.cpp'],
             extra_compile_args=['-O3', '-fopenmp', '-fno-trapping-math'], extra_link_args=['-fopenmp'])
     ],
     cmdclass={'build_ext': BuildExtension},

@@ -8,7 +8,8 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor
 
-from .min_gru import MinGRU, min_gru_scan
+from ..ops import min_gru_scan
+from .min_gru import MinGRU
 
 
 class GRU2DBlock(nn.Module):

@@ -1,120 +1,185 @@
-"""Forward+backward speed and error of the linear scan against its baselines, in one process.
+"""Speed, memory bandwidth and error of the scan ops against their baselines, in one process.
 
-    .venv/bin/python tools/analysis/benchmark_scan.py
+    .venv/bin/python -m tools.analysis.benchmark_scan                 # CPU
+    python -m tools.analysis.benchmark_scan --device cuda             # GPU
 
-For each shape, inputs come from a minGRU (a = 1 - z, b = z * g(hidden), random gates), so the
-log-space scan, which needs b > 0, runs on the same numbers.  Times are medians over repeats;
-errors are max |h - h_ref| / max |h_ref| of the float32 forward against a float64 loop.
+1. ``linear_scan``, ``h_t = a_t h_{t-1} + b_t``, with inputs from a minGRU (a = 1 - z,
+   b = z * g(hidden)), so the log-space scan, which needs b > 0, runs on the same numbers:
+   our kernel, the doubling scan, the log-space scan and the sequential loop, forward+backward.
+2. ``min_gru_scan``, minGRU's gates and scan of both directions of a 2DGRU block, on every
+   backend that serves the device, against the authors' formulation (log space, autograd) and,
+   where ``fla-core`` is installed, flash-linear-attention's Triton HGRN kernel
+   (``chunk_hgrn``: the same recurrence, ``h_t = exp(g_t) h_{t-1} + x_t``, gates computed
+   outside, the reversed direction by flipped copies).  Forward and forward+backward, with the
+   bandwidth each reaches on the op's unavoidable traffic (forward: read ``proj``, write ``h``;
+   backward: read ``proj`` and ``dL/dh``, write ``dL/dproj``).
 
-Then minGRU's gates and scan of both directions of a 2DGRU block (``min_gru_scan``): the
-compiled CPU kernel against the same op on torch ops (the path CUDA and half precision take),
-interleaved, with the error of each against the float64 kernel.
+Methods run interleaved, round by round, after a warm-up round; times are medians (CUDA events
+on the GPU).  Errors are max |h - h_ref| / max |h_ref| of the float32 forward against float64.
 """
 import argparse
 import statistics
 import time
+from typing import Callable, Dict
 
 import torch
+import torch.nn.functional as F
 
-from mmseg_visiongru.models import min_gru
-from mmseg_visiongru.models.min_gru import candidate, min_gru_scan
-from mmseg_visiongru.ops import linear_scan, scan_doubling
-from mmseg_visiongru.ops.reference import scan_log_space, scan_loop
+from mmseg_visiongru.ops import (BACKENDS, candidate, linear_scan, min_gru_log_space,
+                                 min_gru_scan, scan_doubling, scan_log_space, scan_loop)
+from mmseg_visiongru.ops.backend import why_not
 
-SHAPES = {
-    'B=2, L=16384, D=64': (2, 16384, 64),
-    # Stage 1 of VisionGRU-Ti on a 512x512 image: 128x128 tokens, minGRU width 2 * 72.
-    'stage 1 @ 512x512 (B=2, L=16384, D=144)': (2, 16384, 144),
+# (B, L, D) of section 1.
+SCAN_SHAPES = {'cpu': {'B=2, L=16384, D=64': (2, 16384, 64)},
+               'cuda': {'B=16, L=16384, D=144': (16, 16384, 144)}}
+# (B, L, I) of minGRU's gates and scan in VisionGRU-Ti's 2DGRU blocks.
+GATE_SHAPES = {
+    'cpu': {'stage 1 @ 512x512, batch 1 (L=16384, I=144)': (1, 16384, 144),
+            'stage 3 @ 512x512, batch 1 (L=1024, I=576)': (1, 1024, 576)},
+    'cuda': {'stage 1 @ 512x512, batch 16 (L=16384, I=144)': (16, 16384, 144),
+             'stage 3 @ 512x512, batch 16 (L=1024, I=576)': (16, 1024, 576),
+             'stage 1 @ 2048x2048, batch 1 (L=262144, I=144)': (1, 262144, 144)},
 }
 
 
-# (B, L, I) of minGRU's gates and scan in a 2DGRU block of VisionGRU-Ti at 512 x 512, batch 1.
-GATE_SHAPES = {'stage 1 (L=16384, I=144)': (1, 16384, 144),
-               'stage 3 (L=1024, I=576)': (1, 1024, 576)}
+def seconds(fn: Callable[[], None], device: str) -> float:
+    """Wall time of ``fn()``, measured with CUDA events on the GPU."""
+    if device == 'cuda':
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
-def min_gru_inputs(B, L, D):
-    gen = torch.Generator().manual_seed(0)
-    gate, hidden = torch.randn(2, B, L, D, generator=gen)
-    z = gate.sigmoid()
-    return 1 - z, z * candidate(hidden)
+def interleaved(runs: Dict[str, Callable[[], None]], device: str,
+                repeats: int) -> Dict[str, float]:
+    """Median seconds of each run, the runs alternating round by round after a warm-up."""
+    times = {name: [] for name in runs}
+    for _ in range(repeats + 1):
+        for name, fn in runs.items():
+            times[name].append(seconds(fn, device))
+    return {name: statistics.median(t[1:]) for name, t in times.items()}
 
 
-def fwd_bwd_seconds(fn, leaves, repeats):
-    times = []
-    for _ in range(repeats + 1):  # the first run warms up
-        for leaf in leaves:
-            leaf.grad = None
-        start = time.perf_counter()
-        fn(*leaves).sum().backward()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+def rel_err(h: torch.Tensor, ref: torch.Tensor) -> float:
+    return ((h.double() - ref).abs().max() / ref.abs().max()).item()
+
+
+def fwd_bwd(fn, *inputs):
+    """A run of forward+backward of ``fn`` on fresh leaves of ``inputs``."""
+    leaves = [x.detach().requires_grad_() for x in inputs]
+    return lambda: fn(*leaves).sum().backward()
+
+
+def linear_scans(device: str, repeats: int) -> None:
+    print('\nlinear_scan, forward+backward')
+    print(f'{"shape":22s} {"method":28s} {"ms":>9s} {"vs loop":>9s} {"vs log":>8s} '
+          f'{"rel. error":>11s}')
+    for title, (B, L, D) in SCAN_SHAPES[device].items():
+        gen = torch.Generator().manual_seed(0)
+        gate, hidden = torch.randn(2, B, L, D, generator=gen).to(device)
+        a, b = (-gate).sigmoid(), gate.sigmoid() * candidate(hidden)
+        ref = linear_scan(a.double(), b.double(), backend='torch')
+        methods = {'linear_scan': (linear_scan, (a, b)),
+                   'doubling scan (torch ops)': (scan_doubling, (a, b)),
+                   'log-space scan': (scan_log_space, (a.log(), b.log())),
+                   'sequential loop': (scan_loop, (a, b))}
+        errors = {}
+        with torch.no_grad():
+            for name, (fn, inputs) in methods.items():
+                errors[name] = rel_err(fn(*inputs), ref)
+        loop = methods.pop('sequential loop')
+        times = interleaved({name: fwd_bwd(fn, *inputs) for name, (fn, inputs)
+                             in methods.items()}, device, repeats)
+        times['sequential loop'] = interleaved({'loop': fwd_bwd(loop[0], *loop[1])}, device,
+                                               1)['loop']
+        for name, s in times.items():
+            print(f'{title:22s} {name:28s} {s * 1e3:9.2f} {times["sequential loop"] / s:8.1f}x '
+                  f'{times["log-space scan"] / s:7.1f}x {errors[name]:11.2e}')
+
+
+def authors_log_space(proj: torch.Tensor) -> torch.Tensor:
+    """Both directions as the authors' code runs them: log space, the backward direction on
+    flipped copies, autograd for the gradient."""
+    forward, backward = [p.chunk(2, dim=-1) for p in proj.chunk(2, dim=-1)]
+    flipped = min_gru_log_space(*(x.flip(1) for x in backward)).flip(1)
+    return torch.cat([min_gru_log_space(*forward), flipped], dim=-1)
+
+
+def fla_hgrn(proj: torch.Tensor) -> torch.Tensor:
+    """Both directions on flash-linear-attention's ``chunk_hgrn``:
+    ``h_t = exp(log(1 - z_t)) h_{t-1} + z_t g(hidden_t)``."""
+    from fla.ops.hgrn import chunk_hgrn
+    hs = []
+    for k, (hidden, gate) in enumerate(p.chunk(2, dim=-1) for p in proj.chunk(2, dim=-1)):
+        x, log_a = gate.sigmoid() * candidate(hidden), F.logsigmoid(-gate)
+        if k == 1:
+            x, log_a = x.flip(1), log_a.flip(1)
+        h, _ = chunk_hgrn(x.contiguous(), log_a.contiguous())
+        hs.append(h.flip(1) if k == 1 else h)
+    return torch.cat(hs, dim=-1)
+
+
+def gate_methods(device: str) -> Dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    probe = torch.zeros(1, 1, 4, device=device)
+    methods = {f'min_gru_scan [{b}]': (lambda p, b=b: min_gru_scan(p, (False, True), backend=b))
+               for b in BACKENDS if why_not(b, probe) is None}
+    methods["log space (authors' code)"] = authors_log_space
+    try:
+        import fla.ops.hgrn  # noqa: F401
+        methods['fla chunk_hgrn'] = fla_hgrn
+    except ImportError:
+        print('(fla-core is not installed: no flash-linear-attention baseline)')
+    return methods
+
+
+def gates_and_scan(device: str, repeats: int) -> None:
+    print('\nminGRU gates + scan, both directions of a block; GB/s on the unavoidable traffic')
+    print(f'{"shape":48s} {"method":28s} {"fwd ms":>8s} {"GB/s":>6s} {"fwd+bwd ms":>11s} '
+          f'{"GB/s":>6s} {"vs torch":>9s} {"rel. error":>11s}')
+    methods = gate_methods(device)
+    for title, (B, L, I) in GATE_SHAPES[device].items():
+        gen = torch.Generator().manual_seed(0)
+        proj = (3 * torch.randn(B, L, 4 * I, generator=gen)).to(device)
+        ref = min_gru_scan(proj.double(), (False, True), backend='torch')
+        errors = {}
+        with torch.no_grad():
+            for name, fn in methods.items():
+                errors[name] = rel_err(fn(proj), ref)
+        del ref
+
+        def forward_only(fn):
+            def run():
+                with torch.no_grad():
+                    fn(proj)
+            return run
+
+        fwd = interleaved({n: forward_only(fn) for n, fn in methods.items()}, device, repeats)
+        both = interleaved({n: fwd_bwd(fn, proj) for n, fn in methods.items()}, device, repeats)
+        size = proj.element_size() * B * L * I
+        fwd_bytes, bwd_bytes = size * (4 + 2), size * (4 + 2 + 4)
+        for name in methods:
+            print(f'{title:48s} {name:28s} {fwd[name] * 1e3:8.2f} '
+                  f'{fwd_bytes / fwd[name] / 1e9:6.0f} {both[name] * 1e3:11.2f} '
+                  f'{(fwd_bytes + bwd_bytes) / both[name] / 1e9:6.0f} '
+                  f'{both["min_gru_scan [torch]"] / both[name]:8.1f}x {errors[name]:11.2e}')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--loop-repeats', type=int, default=1)
     args = parser.parse_args()
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads')
-    for title, shape in SHAPES.items():
-        a, b = min_gru_inputs(*shape)
-        ref = scan_loop(a.double(), b.double())
-        methods = {
-            'linear_scan (ours)': (linear_scan, (a, b)),
-            'doubling scan (ours, non-CPU path)': (scan_doubling, (a, b)),
-            'log-space scan': (scan_log_space, (a.log(), b.log())),
-            'sequential loop': (scan_loop, (a, b)),
-        }
-        print(f'\n{title}')
-        print(f'{"method":36s} {"fwd+bwd ms":>11s} {"vs loop":>9s} {"vs log":>8s} '
-              f'{"rel. error":>11s}')
-        rows = {}
-        for name, (fn, inputs) in methods.items():
-            leaves = [t.clone().requires_grad_() for t in inputs]
-            repeats = args.loop_repeats if fn is scan_loop else args.repeats
-            with torch.no_grad():
-                err = ((fn(*inputs).double() - ref).abs().max() / ref.abs().max()).item()
-            rows[name] = (fwd_bwd_seconds(fn, leaves, repeats), err)
-        loop_s, log_s = rows['sequential loop'][0], rows['log-space scan'][0]
-        for name, (seconds, err) in rows.items():
-            print(f'{name:36s} {seconds * 1e3:11.2f} {loop_s / seconds:8.1f}x '
-                  f'{log_s / seconds:7.1f}x {err:11.2e}')
-
-    gates_and_scan(args.repeats)
-
-
-def gates_and_scan(repeats):
-    compiled = min_gru._compiled
-    torch_ops = {'compiled kernel (CPU)': compiled, 'torch ops': lambda proj: False}
-    print('\nminGRU gates + scan, both directions of a block (min_gru_scan), fwd+bwd')
-    print(f'{"shape":26s} {"path":22s} {"fwd+bwd ms":>11s} {"vs torch ops":>13s} '
-          f'{"rel. error":>11s}')
-    for title, (B, L, I) in GATE_SHAPES.items():
-        proj = 3 * torch.randn(B, L, 4 * I, generator=torch.Generator().manual_seed(0))
-        ref = min_gru_scan(proj.double(), (False, True))
-        leaf = proj.clone().requires_grad_()
-        times, errors = {name: [] for name in torch_ops}, {}
-        try:
-            for name, path in torch_ops.items():
-                min_gru._compiled = path
-                with torch.no_grad():
-                    h = min_gru_scan(proj, (False, True)).double()
-                errors[name] = ((h - ref).abs().max() / ref.abs().max()).item()
-            for _ in range(repeats + 1):  # interleaved; the first round warms up
-                for name, path in torch_ops.items():
-                    min_gru._compiled = path
-                    leaf.grad = None
-                    start = time.perf_counter()
-                    min_gru_scan(leaf, (False, True)).sum().backward()
-                    times[name].append(time.perf_counter() - start)
-        finally:
-            min_gru._compiled = compiled
-        base = statistics.median(times['torch ops'][1:])
-        for name in torch_ops:
-            seconds = statistics.median(times[name][1:])
-            print(f'{title:26s} {name:22s} {seconds * 1e3:11.2f} {base / seconds:12.2f}x '
-                  f'{errors[name]:11.2e}')
+    name = torch.cuda.get_device_name() if args.device == 'cuda' else \
+        f'CPU, {torch.get_num_threads()} threads'
+    print(f'torch {torch.__version__}, {name}')
+    linear_scans(args.device, args.repeats)
+    gates_and_scan(args.device, args.repeats)
 
 
 if __name__ == '__main__':

@@ -4,6 +4,8 @@
 // One sequential pass over L per (batch, channel block): O(B*L*D) work and memory, exact up to
 // one rounding per output (float32 inputs accumulate in double).  Channels are the innermost,
 // contiguous dimension, so the per-step update over a channel block vectorizes.
+#include "ops.h"
+
 #include <torch/extension.h>
 
 #include <ATen/Parallel.h>
@@ -40,6 +42,8 @@ void scan_cpu(const scalar_t* a, const scalar_t* b, const scalar_t* h0, scalar_t
   });
 }
 
+}  // namespace
+
 torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& h0,
                           bool reverse) {
   TORCH_CHECK(a.device().is_cpu() && a.is_contiguous() && b.is_contiguous() && a.dim() == 3 &&
@@ -56,19 +60,4 @@ torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, const 
                        a.size(0), a.size(1), a.size(2), reverse);
   });
   return h;
-}
-
-}  // namespace
-
-// min_gru_scan.cpp
-torch::Tensor min_gru_scan_forward(const torch::Tensor& proj, const std::vector<bool>& reverse);
-torch::Tensor min_gru_scan_backward(const torch::Tensor& proj, const torch::Tensor& grad_h,
-                                    const std::vector<bool>& reverse);
-
-PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("linear_scan", &linear_scan, "h_t = a_t * h_{t-1} + b_t over dim 1 (CPU)");
-  m.def("min_gru_scan_forward", &min_gru_scan_forward,
-        "minGRU gates and scan of K directions: proj (B, L, 2IK) -> h (B, L, IK) (CPU)");
-  m.def("min_gru_scan_backward", &min_gru_scan_backward,
-        "gradient of min_gru_scan_forward with respect to proj (CPU)");
 }

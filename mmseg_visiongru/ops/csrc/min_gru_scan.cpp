@@ -12,6 +12,8 @@
 // are written to vectorize (built with -fno-trapping-math, which lets the compiler turn the
 // selects below into masks): no libm calls, no std::min/max.  With GCC on x86-64 they are
 // compiled twice, for AVX2 + FMA and for the baseline, and picked at load time by the CPU.
+#include "ops.h"
+
 #include <torch/extension.h>
 
 #include <ATen/Parallel.h>

@@ -1,8 +1,8 @@
-"""Reference formulations of the linear scan, kept for tests and benchmarks only."""
+"""Naive references of the linear scan: the recurrence as written, and the log-space scan
+of minGRU code (Heinsen 2023).  For tests and benchmarks."""
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -25,11 +25,3 @@ def scan_log_space(log_a: Tensor, log_b: Tensor) -> Tensor:
     """
     a_star = torch.cumsum(log_a, dim=1)
     return torch.exp(a_star + torch.logcumsumexp(log_b - a_star, dim=1))
-
-
-def min_gru_log_space(hidden: Tensor, gate: Tensor) -> Tensor:
-    """minGRU's hidden states as the released code computes them, in log space."""
-    log_coeffs = -F.softplus(gate)  # log(1 - z)
-    log_z = -F.softplus(-gate)  # log(z)
-    log_g = torch.where(hidden >= 0, (F.relu(hidden) + 0.5).log(), -F.softplus(-hidden))
-    return scan_log_space(log_coeffs, log_z + log_g)

@@ -1,21 +1,18 @@
-"""The first-order linear recurrence at the core of minGRU.
+"""The first-order linear recurrence ``h_t = a_t * h_{t-1} + b_t`` over the sequence dimension
+of (B, L, D) tensors, exact (no log-space tricks), in either direction, with a hand-written
+backward that is itself a linear scan run the other way.
 
-``h_t = a_t * h_{t-1} + b_t`` over the sequence dimension of ``(B, L, D)`` tensors, computed
-exactly (no log-space tricks) in either direction, with a hand-written backward that is itself a
-linear scan run the other way.  On the CPU a compiled sequential kernel does one pass over the
-data (``mmseg_visiongru._ext``); elsewhere (CUDA) a log-depth doubling scan in plain PyTorch.
+Backends (``mmseg_visiongru.ops.backend``): ``'cpp'``, one sequential pass over the data on the
+CPU; ``'torch'``, a log-depth doubling scan in plain PyTorch on any device.
 """
 from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-try:
-    from mmseg_visiongru import _ext
-except ImportError:  # the package was installed without building its extension
-    _ext = None
+from ..backend import ACCUMULATE_IN_FLOAT32, kernels_cpu, resolve
 
-_ACCUMULATE_IN_FLOAT32 = (torch.float16, torch.bfloat16)
+SUPPORTED = ('cpp', 'torch')
 
 
 def scan_doubling(a: Tensor, b: Tensor, h0: Optional[Tensor] = None,
@@ -38,16 +35,17 @@ def scan_doubling(a: Tensor, b: Tensor, h0: Optional[Tensor] = None,
     return b.flip(1) if reverse else b
 
 
-def _scan(a: Tensor, b: Tensor, h0: Optional[Tensor], reverse: bool) -> Tensor:
-    a, b = a.contiguous(), b.contiguous()  # no-ops for the usual, contiguous inputs
-    if a.device.type == 'cpu' and _ext is not None:
-        empty = a.new_empty(0)
-        return _ext.linear_scan(a, b, empty if h0 is None else h0, reverse)
+def scan(a: Tensor, b: Tensor, h0: Optional[Tensor], reverse: bool, backend: str) -> Tensor:
+    """The forward scan on ``backend`` (no autograd, no dtype handling)."""
+    if backend == 'cpp':
+        return kernels_cpu.linear_scan(a.contiguous(), b.contiguous(),
+                                a.new_empty(0) if h0 is None else h0.contiguous(), reverse)
     return scan_doubling(a, b, h0, reverse)
 
 
 def linear_scan_grads(a: Tensor, h: Tensor, grad_h: Tensor, h0: Optional[Tensor] = None,
-                      reverse: bool = False) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+                      reverse: bool = False,
+                      backend: str = 'torch') -> Tuple[Tensor, Tensor, Optional[Tensor]]:
     """Gradients of ``h = scan(a, b, h0)`` with respect to ``a``, ``b`` and ``h0`` (None without
     ``h0``), from ``a``, the forward result ``h`` and ``grad_h``, all (B, L, D).
 
@@ -57,7 +55,7 @@ def linear_scan_grads(a: Tensor, h: Tensor, grad_h: Tensor, h0: Optional[Tensor]
     ``h_{-1} = h0`` (or 0) and ``dL/dh0 = a_0 * dL/db_0``.
     """
     shift = 1 if reverse else -1
-    grad_b = _scan(a.roll(shift, 1), grad_h, None, not reverse)
+    grad_b = scan(a.roll(shift, 1), grad_h, None, not reverse, backend)
     h_prev = h.roll(-shift, 1)
     first = -1 if reverse else 0
     h_prev[:, first] = 0 if h0 is None else h0
@@ -68,21 +66,22 @@ def linear_scan_grads(a: Tensor, h: Tensor, grad_h: Tensor, h0: Optional[Tensor]
 class _LinearScan(torch.autograd.Function):
 
     @staticmethod
-    def forward(ctx, a: Tensor, b: Tensor, h0: Optional[Tensor], reverse: bool) -> Tensor:
-        h = _scan(a, b, h0, reverse)
+    def forward(ctx, a: Tensor, b: Tensor, h0: Optional[Tensor], reverse: bool,
+                backend: str) -> Tensor:
+        h = scan(a, b, h0, reverse, backend)
         ctx.save_for_backward(a, h, h0)
-        ctx.reverse = reverse
+        ctx.reverse, ctx.backend = reverse, backend
         return h
 
     @staticmethod
     def backward(ctx, grad_h: Tensor):
         a, h, h0 = ctx.saved_tensors
-        grad_a, grad_b, grad_h0 = linear_scan_grads(a, h, grad_h, h0, ctx.reverse)
-        return grad_a, grad_b, grad_h0 if ctx.needs_input_grad[2] else None, None
+        grad_a, grad_b, grad_h0 = linear_scan_grads(a, h, grad_h, h0, ctx.reverse, ctx.backend)
+        return grad_a, grad_b, grad_h0 if ctx.needs_input_grad[2] else None, None, None
 
 
-def linear_scan(a: Tensor, b: Tensor, h0: Optional[Tensor] = None,
-                reverse: bool = False) -> Tensor:
+def linear_scan(a: Tensor, b: Tensor, h0: Optional[Tensor] = None, reverse: bool = False,
+                backend: Optional[str] = None) -> Tensor:
     """Solve ``h_t = a_t * h_{t-1} + b_t`` along dim 1.
 
     Args:
@@ -91,6 +90,7 @@ def linear_scan(a: Tensor, b: Tensor, h0: Optional[Tensor] = None,
         h0 (Tensor, optional): Initial state h_{-1}, shape (B, D). Defaults to zeros.
         reverse (bool): Run from t = L-1 down to 0, i.e. ``h_t = a_t * h_{t+1} + b_t``
             (with h_L = h0). Defaults to False.
+        backend (str, optional): ``'cpp'`` or ``'torch'``; None picks cpp for CPU tensors.
 
     Returns:
         Tensor: h, shape (B, L, D), in the dtype of ``b``.  float16/bfloat16 inputs are
@@ -104,9 +104,10 @@ def linear_scan(a: Tensor, b: Tensor, h0: Optional[Tensor] = None,
                          f'{(a.shape[0], a.shape[2])}, got {tuple(h0.shape)}')
     out_dtype = b.dtype
     dtype = torch.promote_types(a.dtype, b.dtype)
-    if dtype in _ACCUMULATE_IN_FLOAT32:
+    if dtype in ACCUMULATE_IN_FLOAT32:
         dtype = torch.float32
     a, b = a.to(dtype).contiguous(), b.to(dtype).contiguous()
     if h0 is not None:
         h0 = h0.to(dtype).contiguous()
-    return _LinearScan.apply(a, b, h0, reverse).to(out_dtype)
+    backend = resolve('linear_scan', a, backend, SUPPORTED)
+    return _LinearScan.apply(a, b, h0, reverse, backend).to(out_dtype)

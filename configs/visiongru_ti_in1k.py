@@ -8,6 +8,9 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmseg_visiongru'], allow_failed_imports=False)
+# Checkpoints are written to a temporary file and renamed into place (the 'atomic_local' file
+# backend of mmseg_visiongru): a run killed mid-save leaves no truncated checkpoint.
+default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
 
 model = dict(
     type='ImageClassifier',

@@ -1,12 +1,21 @@
-"""VisionGRU for OpenMMLab: ``import mmseg_visiongru`` registers the backbone in the
-MMSegmentation and mmpretrain registries and lets torch's safe loader read mmengine checkpoints."""
-from .compat import allow_mmengine_checkpoints, atomic_local_writes
-from .models import GRU2DBlock, MinGRU, VisionGRU
-from .ops import linear_scan
-from .transforms import CheckSegLabels
+"""VisionGRU for OpenMMLab.
 
+``import mmseg_visiongru`` has two effects, each one named function: it registers this
+package's modules in the MMSegmentation, mmpretrain and mmengine registries
+(:func:`register_all_modules`), and lets torch's safe loader read the checkpoints mmengine writes
+(:func:`allow_mmengine_checkpoints`).  The model core in ``mmseg_visiongru.models`` needs torch
+and mmengine only.
+"""
+from .engine import allow_mmengine_checkpoints
+from .models import ConvDownsample, GRU2DBlock, MinGRU, VisionGRU
+from .ops import linear_scan
+from .register import register_all_modules
+
+register_all_modules()
 allow_mmengine_checkpoints()
-atomic_local_writes()
 
 __version__ = '0.1.0'
-__all__ = ['CheckSegLabels', 'GRU2DBlock', 'MinGRU', 'VisionGRU', 'linear_scan']
+__all__ = [
+    'ConvDownsample', 'GRU2DBlock', 'MinGRU', 'VisionGRU', 'allow_mmengine_checkpoints',
+    'linear_scan', 'register_all_modules'
+]

@@ -3,7 +3,8 @@ once with a message naming the problem instead of deep inside a worker or a conv
 import inspect
 import os
 import os.path as osp
-from typing import List
+
+import torch
 
 from .models import VisionGRU
 
@@ -73,15 +74,14 @@ def check_pairs(loader: str, dataset) -> None:
 
 
 def check_head_widths(cfg) -> None:
-    """The decode/auxiliary heads take the channels the VisionGRU backbone gives them."""
+    """The decode/auxiliary heads take the channels the VisionGRU backbone gives them (read from
+    the backbone itself, built without memory on the meta device)."""
     backbone = cfg.model.get('backbone', {})
     if backbone.get('type') != 'VisionGRU':
         return
-    arch = backbone.get('arch', 'tiny')
-    arch = VisionGRU.arch_settings.get(arch, arch) if isinstance(arch, str) else arch
-    channels: List[int] = [arch['embed_dims'] * 2**i for i in range(VisionGRU.num_stages)]
-    out_indices = [i % 4 for i in backbone.get('out_indices', (0, 1, 2, 3))]
-    outputs = [channels[i] for i in out_indices]
+    with torch.device('meta'):
+        model = VisionGRU(**{k: v for k, v in backbone.items() if k != 'type'})
+    outputs = [model.channels[i] for i in model.out_indices]
     for name in ('decode_head', 'auxiliary_head'):
         heads = cfg.model.get(name) or []
         for head in heads if isinstance(heads, list) else [heads]:
@@ -95,7 +95,8 @@ def check_head_widths(cfg) -> None:
             if given != expected:
                 raise ValueError(
                     f'model.{name}.in_channels={given} but VisionGRU(arch={backbone.get("arch")}'
-                    f', out_indices={tuple(out_indices)}) gives {expected} at in_index={index}')
+                    f', out_indices={tuple(model.out_indices)}) gives {expected} at '
+                    f'in_index={index}')
 
 
 def check_config(cfg, loaders=_LOADERS) -> None:

@@ -1,10 +1,11 @@
-"""A data-pipeline guard: label maps with values the model cannot have are an error."""
+"""A data-pipeline guard: label maps with values the model cannot have are an error.
+
+Registered in MMSegmentation's ``TRANSFORMS`` by ``import mmseg_visiongru``.
+"""
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmseg.registry import TRANSFORMS
 
 
-@TRANSFORMS.register_module()
 class CheckSegLabels(BaseTransform):
     """Raise if ``gt_seg_map`` holds a value outside ``[0, num_classes)`` and ``ignore_index``.
 

@@ -5,10 +5,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
-from mmcv.cnn.bricks import DropPath
 from torch import Tensor
 
 from ..ops import min_gru_scan
+from .drop_path import DropPath
 from .min_gru import MinGRU
 
 

@@ -4,8 +4,6 @@ from typing import Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from mmseg.registry import MODELS as MMSEG_MODELS
 from torch import Tensor
 
 from ..checkpoint import load_pretrained
@@ -29,15 +27,14 @@ class ConvDownsample(nn.Module):
         return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
-@MMSEG_MODELS.register_module()
-@MMPRETRAIN_MODELS.register_module()
 class VisionGRU(BaseModule):
     """VisionGRU backbone (Yin et al., "VisionGRU: A Linear-Complexity RNN Model for Efficient
     Image Analysis").
 
     A two-convolution stem (stride 4) and four stages of 2DGRU blocks of widths C, 2C, 4C, 8C,
-    with a Conv3x3 stride-2 + LayerNorm downsample between stages.  Registered as ``VisionGRU``
-    in both the MMSegmentation and the mmpretrain ``MODELS`` registries.
+    with a Conv3x3 stride-2 + LayerNorm downsample between stages.  Needs torch and mmengine
+    only; ``import mmseg_visiongru`` registers it as ``VisionGRU`` in the MMSegmentation and
+    mmpretrain ``MODELS`` registries (see :func:`mmseg_visiongru.register_all_modules`).
 
     Args:
         arch (str | dict): ``'tiny'`` / ``'base'`` (see ``arch_settings``), or a dict with
@@ -100,7 +97,7 @@ class VisionGRU(BaseModule):
                                   ConvDownsample(C // 2, C))
         self.downsamples = nn.ModuleList(
             ConvDownsample(c, 2 * c) for c in self.channels[:-1])
-        rates = iter(torch.linspace(0, drop_path_rate, sum(self.depths)).tolist())
+        rates = iter(torch.linspace(0, drop_path_rate, sum(self.depths), device='cpu').tolist())
         self.stages = nn.ModuleList()
         for c, depth in zip(self.channels, self.depths):
             self.stages.append(nn.ModuleList(
@@ -144,7 +141,11 @@ class VisionGRU(BaseModule):
         return tuple(outs)
 
     def _check_input(self, x: Tensor) -> None:
-        """Fail on unusable input before any expensive work."""
+        """Fail on unusable input before any expensive work.
+
+        Shape, size and dtype are metadata.  NaN/Inf is looked for on the CPU only: on an
+        accelerator the answer would have to be copied to the host, stalling every step.
+        """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'VisionGRU expects (B, {self.in_channels}, H, W) images, got '
                              f'{tuple(x.shape)}')
@@ -153,7 +154,7 @@ class VisionGRU(BaseModule):
         if not x.is_floating_point():
             raise ValueError(f'VisionGRU expects floating point images, got {x.dtype} '
                              '(normalise them first, e.g. with the data preprocessor)')
-        if not torch.isfinite(x).all():
+        if x.device.type == 'cpu' and not torch.isfinite(x).all():
             raise ValueError('VisionGRU input contains NaN or Inf')
 
     def _freeze_stages(self):

@@ -1,12 +1,10 @@
 """Bad configs, data and checkpoints give errors that name the problem."""
-import pickle
-
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import HistoryBuffer, MessageHub
 
+from mmseg_visiongru.checkpoint import infer_arch, likely_fix, load_pretrained
 from mmseg_visiongru.models import VisionGRU
 from mmseg_visiongru.preflight import check_datasets, check_head_widths
 from mmseg_visiongru.transforms import CheckSegLabels
@@ -78,36 +76,6 @@ def test_label_values_out_of_range():
     assert 'gt_seg_map' not in check({'img': ok})  # inference pipelines pass through
 
 
-def test_mmengine_checkpoints_load_with_torch_safe_loader(tmp_path):
-    hub = MessageHub.get_instance('test_compat')
-    hub.update_scalar('train/loss', np.float64(1.5))
-    hub.update_scalar('train/loss', 0.5)
-    path = tmp_path / 'ckpt.pth'
-    torch.save({'meta': {'seed': np.int64(3)}, 'message_hub': hub.state_dict(),
-                'state_dict': {'w': torch.ones(2)}}, path)
-    ckpt = torch.load(path)  # weights_only=True by default
-    assert ckpt['message_hub']['log_scalars']['train/loss'].mean() == 1.0
-    assert ckpt['meta']['seed'] == 3
-
-
-class _GetattrPayload:
-
-    def __init__(self, owner, name):
-        self.owner, self.name = owner, name
-
-    def __reduce__(self):
-        return getattr, (self.owner, self.name)
-
-
-@pytest.mark.parametrize('owner,name', [(HistoryBuffer, 'update'), (HistoryBuffer, '__init__'),
-                                        (np.ndarray, 'tofile')])
-def test_safe_loader_still_refuses_other_getattr(tmp_path, owner, name):
-    path = tmp_path / 'evil.pth'
-    torch.save({'x': _GetattrPayload(owner, name)}, path)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
-
-
 def write_backbone_checkpoint(path, model, prefix='backbone.', drop=(), extra=()):
     state = {prefix + k: v for k, v in model.state_dict().items() if k not in drop}
     state.update({prefix + k: torch.zeros(1) for k in extra})
@@ -126,13 +94,8 @@ def test_pretrained_init_is_strict_and_bit_identical(tmp_path):
         assert torch.equal(model.state_dict()[key], value), key
 
     write_backbone_checkpoint(path, source, drop=['stem.0.conv.weight'], extra=['foo.bar'])
-    with pytest.raises(KeyError, match=r"missing keys \['stem.0.conv.weight'\], "
-                       r"unexpected keys \['foo.bar'\]"):
-        VisionGRU(SMALL, init_cfg=init).init_weights()
-
-    write_backbone_checkpoint(path, VisionGRU(dict(embed_dims=8, depths=[1, 1, 2, 1])))
-    with pytest.raises(ValueError, match=r'stem.0.conv.weight has shape \(4, 3, 3, 3\), '
-                       r'the model expects \(8, 3, 3, 3\)'):
+    with pytest.raises(KeyError, match=r"1 keys missing \('stem.0.conv.weight'\); "
+                       r"1 unexpected keys \('foo.bar'\)"):
         VisionGRU(SMALL, init_cfg=init).init_weights()
 
     with pytest.raises(KeyError, match="prefix 'encoder.'"):
@@ -147,23 +110,97 @@ def test_truncated_checkpoint_is_named(tmp_path):
         VisionGRU(SMALL, init_cfg=dict(type='Pretrained', checkpoint=str(path))).init_weights()
 
 
-def test_missing_foreign_and_wrong_architecture_checkpoints_are_named(tmp_path):
+def test_foreign_and_scalar_checkpoints_are_named(tmp_path):
     def load(path):
         VisionGRU(SMALL, init_cfg=dict(type='Pretrained', checkpoint=str(path),
                                        prefix='backbone.')).init_weights()
 
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
-        load(tmp_path / 'nope.pth')
     (tmp_path / 'notes.pth').write_text('not a checkpoint')
     with pytest.raises(RuntimeError, match=r"Cannot read checkpoint .*notes.pth.*not a torch"):
         load(tmp_path / 'notes.pth')
     torch.save({'state_dict': {'backbone.w': 1.0}}, tmp_path / 'scalars.pth')
     with pytest.raises(RuntimeError, match='scalars.pth.* holds no state dict of tensors'):
         load(tmp_path / 'scalars.pth')
-    # A deeper model of other widths: extra keys and every shared key's shapes are named.
-    write_backbone_checkpoint(tmp_path / 'big.pth', VisionGRU(dict(embed_dims=8,
-                                                                   depths=[1, 1, 3, 1])))
-    with pytest.raises(KeyError, match=r"missing keys \[\], unexpected keys \['stages.2.2.dw_conv"
-                       r".*shape mismatches: \['stem.0.conv.weight has shape \(4, 3, 3, 3\), "
-                       r"the model expects \(8, 3, 3, 3\)'"):
-        load(tmp_path / 'big.pth')
+
+
+@pytest.mark.parametrize('arch,config', [('tiny', 'configs/visiongru_ti_in1k.py'),
+                                         ('base', 'configs/visiongru_b_in1k.py')])
+def test_missing_pretrained_checkpoint_names_three_ways_forward(tmp_path, arch, config):
+    path = str(tmp_path / 'checkpoints' / 'visiongru_in1k.pth')
+    with torch.device('meta'):
+        model = VisionGRU(arch, init_cfg=dict(type='Pretrained', checkpoint=path,
+                                              prefix='backbone.'))
+    with pytest.raises(FileNotFoundError) as error:
+        model.init_weights()
+    message = str(error.value)
+    assert f'{path!r} does not exist' in message
+    assert f'tools/train.py {config}' in message
+    assert f'tools/model_converters/visiongru2mmseg.py RELEASED.pth {path}' in message
+    assert 'model.backbone.init_cfg=None' in message
+
+
+def shapes_only(state):
+    """``state`` with every tensor a zero-strided view of one element (a tiny file)."""
+    return {k: torch.zeros(()).expand(v.shape) for k, v in state.items()}
+
+
+def test_base_checkpoint_into_tiny_is_summarised_with_the_fix(tmp_path):
+    with torch.device('meta'):
+        base, tiny = VisionGRU('base'), VisionGRU('tiny')
+    path = tmp_path / 'base.pth'
+    torch.save({'state_dict': shapes_only(
+        {f'backbone.{k}': v for k, v in base.state_dict().items()})}, path)
+    with pytest.raises(KeyError) as error:
+        load_pretrained(tiny, str(path), prefix='backbone.')
+    message = str(error.value)
+    assert len(message) < 1000, message  # not every key
+    assert "98 unexpected keys ('stages.2.10.dw_conv.bias', 'stages.2.10.dw_conv.weight', " \
+        "'stages.2.10.min_gru_1.to_hidden_and_gate.weight', ... (98 in all))" in message
+    assert "keys of another shape (e.g. 'downsamples.0.conv.bias': (208,) in the checkpoint, " \
+        '(144,) in the model)' in message
+    assert message.endswith("Likely fix: the checkpoint is VisionGRU arch='base', the model "
+                            "arch='tiny': build the model with arch='base'\"")
+
+
+def test_prefix_mistakes_name_the_right_prefix(tmp_path):
+    model = VisionGRU(SMALL)
+    path = tmp_path / 'cls.pth'
+    write_backbone_checkpoint(path, model)
+    with pytest.raises(KeyError, match=r"Likely fix: the checkpoint holds the model's keys under "
+                       r"'backbone.': pass prefix='backbone.'"):
+        load_pretrained(model, str(path))
+    write_backbone_checkpoint(path, model, prefix='')
+    with pytest.raises(KeyError, match=r"starts with prefix 'backbone.'. Likely fix: the "
+                       r"checkpoint holds the model's keys without a prefix: leave prefix out"):
+        load_pretrained(model, str(path), prefix='backbone.')
+    write_backbone_checkpoint(path, model, prefix='module.backbone.')
+    with pytest.raises(KeyError, match=r"pass prefix='module.backbone.'"):
+        load_pretrained(model, str(path), prefix='backbone.')
+
+
+def test_other_widths_and_depths_name_the_arch(tmp_path):
+    path = tmp_path / 'other.pth'
+    write_backbone_checkpoint(path, VisionGRU(dict(embed_dims=8, depths=[1, 1, 3, 1])))
+    with pytest.raises(KeyError, match=r"14 unexpected keys \('stages.2.2.dw_conv.bias', .*"
+                       r"build the model with arch=\{'embed_dims': 8, 'depths': \[1, 1, 3, 1\]\}"):
+        load_pretrained(VisionGRU(SMALL), str(path), prefix='backbone.')
+    # Same keys, other widths: a ValueError naming the first shape and the arch.
+    write_backbone_checkpoint(path, VisionGRU(dict(embed_dims=8, depths=SMALL['depths'])))
+    with pytest.raises(ValueError, match=r"\d+ keys of another shape \(e.g. 'downsamples.0.conv"
+                       r".bias': \(16,\) in the checkpoint, \(32,\) in the model\).*"
+                       r"arch=\{'embed_dims': 8"):
+        load_pretrained(VisionGRU(SMALL), str(path), prefix='backbone.')
+
+
+def test_infer_arch_reads_widths_and_depths():
+    settings = VisionGRU.arch_settings
+    for arch in ('tiny', 'base'):
+        with torch.device('meta'):
+            state = VisionGRU(arch).state_dict()
+        assert infer_arch(state, settings) == arch
+    state = VisionGRU(SMALL).state_dict()
+    assert infer_arch(state, settings) == dict(SMALL)
+    assert infer_arch({'w': torch.zeros(1)}, settings) is None
+    state['stages.1.0.norm.weight'] = torch.zeros(16)  # a stage-0 width in stage 1
+    assert infer_arch(state, settings) is None
+    assert likely_fix(VisionGRU(SMALL), {}, {}, None) == ''

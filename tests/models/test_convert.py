@@ -6,11 +6,11 @@ import torch
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from mmseg_visiongru.checkpoint import load_pretrained
-from mmseg_visiongru.convert import convert, official_parameter_names
+from mmseg_visiongru.convert import arch_of, convert, official_parameter_names
 from mmseg_visiongru.models import VisionGRU
+from tools.analysis.released_layout import ReleasedVisionGRU
 
 from ..helpers import PYTHON, run, run_fails
-from ..released_layout import ReleasedVisionGRU
 
 SMALL = dict(embed_dims=16, depths=[1, 1, 2, 1])
 
@@ -65,13 +65,29 @@ def test_unknown_key_is_an_error(released):
         convert(state, SMALL)
 
 
-def test_cli_converts_tiny_and_rejects_base_into_tiny(tmp_path):
+@pytest.mark.parametrize('arch,width,depths', [('tiny', 72, [2, 2, 8, 2]),
+                                              ('base', 104, [2, 2, 15, 2])])
+def test_arch_is_inferred_from_the_shapes_in_every_format(arch, width, depths):
+    with torch.device('meta'):
+        released = ReleasedVisionGRU(width, depths)
+    for fmt, checkpoint in formats(released):
+        assert arch_of(convert(checkpoint)) == arch, fmt
+    other = 'base' if arch == 'tiny' else 'tiny'
+    with pytest.raises(ValueError, match=f"holds VisionGRU arch='{arch}', not arch='{other}'"):
+        convert(released.state_dict(), other)
+    assert arch_of(convert(dict(formats(released))['torch_ema'], arch)) == arch
+    with pytest.raises(ValueError, match="shadow params fits no VisionGRU arch among "
+                       f"\\['{other}'\\]"):
+        convert(dict(formats(released))['torch_ema'], other)
+
+
+def test_cli_infers_tiny_and_rejects_another_arch(tmp_path):
     torch.manual_seed(0)
     released = ReleasedVisionGRU(72, [2, 2, 8, 2])
     src, dst = tmp_path / 'released.pth', tmp_path / 'ours.pth'
     torch.save({'model': {f'module.{k}': v for k, v in released.state_dict().items()}}, src)
     out = run(PYTHON, 'tools/model_converters/visiongru2mmseg.py', str(src), str(dst), '--cls')
-    assert 'loads strictly' in out
+    assert "loads strictly into VisionGRU arch='tiny' and its ImageNet classifier" in out
     model = VisionGRU('tiny')
     load_pretrained(model, str(dst), prefix='backbone.')
     x = torch.randn(1, 3, 64, 64)
@@ -80,5 +96,15 @@ def test_cli_converts_tiny_and_rejects_base_into_tiny(tmp_path):
                                    atol=1e-4)
     out = run_fails(PYTHON, 'tools/model_converters/visiongru2mmseg.py', str(src),
                     str(tmp_path / 'base.pth'), '--arch', 'base')
-    assert 'does not match VisionGRU: missing keys' in out and 'stages.2.14.norm.weight' in out
-    assert osp.isfile(tmp_path / 'base.pth')
+    assert "ValueError: The checkpoint holds VisionGRU arch='tiny', not arch='base'" in out
+    assert not osp.exists(tmp_path / 'base.pth')
+
+
+def test_cli_infers_base(tmp_path):
+    with torch.device('meta'):
+        shapes = ReleasedVisionGRU(104, [2, 2, 15, 2]).state_dict()
+    src, dst = tmp_path / 'released_b.pth', tmp_path / 'ours_b.pth'
+    # Zero-strided views of one element: the shapes of VisionGRU-B in a file of a few KB.
+    torch.save({k: torch.zeros(()).expand(v.shape) for k, v in shapes.items()}, src)
+    out = run(PYTHON, 'tools/model_converters/visiongru2mmseg.py', str(src), str(dst))
+    assert "loads strictly into VisionGRU arch='base'" in out

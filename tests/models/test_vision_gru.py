@@ -2,6 +2,8 @@ import pytest
 import torch
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.registry import MODELS as MMSEG_MODELS
+from torch import Tensor
+from torch.overrides import TorchFunctionMode
 
 from mmseg_visiongru.models import VisionGRU
 
@@ -123,3 +125,48 @@ def test_bad_input_is_named():
         VisionGRU(SMALL, out_indices=(4, ))
     with pytest.raises(ValueError, match='frozen_stages'):
         VisionGRU(SMALL, frozen_stages=5)
+
+
+class HostReads(TorchFunctionMode):
+    """Records each call that copies a tensor's values to the host (a GPU synchronisation)."""
+    READS = (Tensor.__bool__, Tensor.item, Tensor.tolist, Tensor.__float__, Tensor.__int__,
+             Tensor.cpu, Tensor.numpy)
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.READS:
+            self.calls.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def test_input_values_are_read_on_the_cpu_only():
+    model, x = VisionGRU(SMALL), torch.randn(1, 3, 32, 32)
+    with HostReads() as reads:
+        model._check_input(x)
+    assert reads.calls == ['__bool__']  # the NaN/Inf check, seen by the recorder
+    # Off the CPU (the meta device: no values at all, so any read would also raise), a NaN
+    # input goes through the whole forward without one read.
+    with torch.device('meta'):
+        model = VisionGRU(SMALL)
+    x = torch.full((2, 3, 32, 32), float('nan'), device='meta', requires_grad=True)
+    with HostReads() as reads:
+        outs = model(x)
+    assert reads.calls == []
+    assert [tuple(o.shape) for o in outs] == [(2, 16 * 2**i, 8 // 2**i, 8 // 2**i)
+                                              for i in range(4)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_forward_on_cuda_never_synchronises():
+    model = VisionGRU(SMALL, drop_path_rate=0.1).cuda()
+    x = torch.randn(2, 3, 64, 64, device='cuda')
+    model(x)  # lazy initialisation (kernels, workspaces) may synchronise once
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        model(x)
+    finally:
+        torch.cuda.set_sync_debug_mode('default')

@@ -1,0 +1,41 @@
+"""Distributed runs of GPU recipes on CPU-only machines (mmengine 0.10.7 assumes CUDA)."""
+import atexit
+
+import torch
+from mmengine.model import MMDistributedDataParallel
+
+
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` for CPU processes: mmengine always passes
+    ``device_ids=[LOCAL_RANK]``, which torch's DDP rejects for a module on the CPU."""
+
+    def __init__(self, module, device_ids=None, **kwargs):
+        super().__init__(module=module, device_ids=None, **kwargs)
+
+
+def _sync_bn_to_bn(node):
+    if isinstance(node, dict):
+        return {k: 'BN' if k == 'type' and v == 'SyncBN' else _sync_bn_to_bn(v)
+                for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_sync_bn_to_bn(v) for v in node)
+    return node
+
+
+def adapt_to_cpu(cfg, launcher: str) -> None:
+    """Make a GPU recipe run on CPU processes (no-op where CUDA is available).
+
+    mmengine 0.10.7 initialises every ``pytorch`` launch with ``torch.cuda.set_device`` and wraps
+    the model with ``device_ids``, and torch's SyncBN refuses CPU tensors once a process group
+    exists.  So on a CPU-only machine: SyncBN becomes BN (identical in one process), a ``gloo``
+    process group is created here (the Runner then skips its own ``init_dist``) and destroyed at
+    exit (left to interpreter shutdown, its threads could abort a finished run), and the model is
+    wrapped by :class:`CPUDistributedDataParallel`.
+    """
+    if torch.cuda.is_available():
+        return
+    cfg.model = _sync_bn_to_bn(cfg.model)
+    if launcher != 'none':
+        torch.distributed.init_process_group(backend='gloo')
+        atexit.register(torch.distributed.destroy_process_group)
+        cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', broadcast_buffers=False)

@@ -1,0 +1,39 @@
+"""Let ``torch.load(weights_only=True)`` (torch's default) read the checkpoints mmengine writes.
+
+mmengine 0.10.7 pickles its ``MessageHub`` into every checkpoint: ``HistoryBuffer`` objects
+holding numpy arrays and scalars, whose statistics methods are pickled as
+``getattr(HistoryBuffer, 'min')``.  torch's safe unpickler rejects all of these, so resuming,
+testing ``iter_N.pth`` and ``Pretrained`` init from an mmpretrain checkpoint fail.  Nothing here
+loads with ``weights_only=False``.
+"""
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+
+_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_method(owner, name: str):
+    """Resolve ``getattr(HistoryBuffer, name)`` for its statistics methods, and nothing else."""
+    if owner is HistoryBuffer and (name in _STATISTICS
+                                   or name in HistoryBuffer._statistics_methods):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({owner!r}, {name!r}); only HistoryBuffer statistics '
+        'methods may be resolved when loading with weights_only=True')
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Add to torch's safe-unpickling allowlist (a process-wide setting) exactly what mmengine
+    checkpoints hold beyond tensors: numpy arrays, scalars and dtypes (by the callables numpy's
+    own pickles name), ``HistoryBuffer``, and :func:`history_buffer_method` in place of
+    ``builtins.getattr``.  Called by ``import mmseg_visiongru``, so it also holds under the
+    upstream tools with our ``custom_imports``; calling it again changes nothing."""
+    reconstruct = np.zeros(0).__reduce__()[0]  # numpy's ndarray reconstructor
+    scalar = np.float64(0).__reduce__()[0]  # numpy's scalar reconstructor
+    dtypes = [type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV']
+    torch.serialization.add_safe_globals(
+        [np.ndarray, np.dtype, reconstruct, scalar, *dtypes, HistoryBuffer,
+         (history_buffer_method, 'builtins.getattr')])

@@ -1,5 +1,4 @@
 """Helpers shared by the tests: paths, running the tools as subprocesses, the small-run options."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -9,14 +8,6 @@ from glob import glob
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PYTHON = sys.executable
-
-
-def load_tool(name):
-    """Import tools/<name>.py (tools/ is a folder of scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run(*args, timeout=600):

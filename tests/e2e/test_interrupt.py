@@ -12,7 +12,7 @@ from mmengine.fileio.backends import LocalBackend
 
 import mmseg_visiongru  # noqa: F401  (lets torch.load read mmengine checkpoints)
 
-from ..helpers import CONFIG, PYTHON, ROOT, load_tool, losses, run, small_run_options
+from ..helpers import CONFIG, PYTHON, ROOT, losses, run, small_run_options
 
 ITERS = 8
 
@@ -102,6 +102,6 @@ def test_interrupted_save_leaves_no_checkpoint(tmp_path, monkeypatch):
         LocalBackend().put(b'x' * 1000, str(target))
     assert not target.exists()
     (tmp_path / 'iter_4.pth').write_bytes(b'complete')
-    train = load_tool('train')
+    from tools import train
     assert train.latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_4.pth')
     assert train.latest_checkpoint(str(tmp_path / 'missing')) is None

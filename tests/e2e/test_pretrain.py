@@ -10,7 +10,9 @@ import mmpretrain
 from mmengine.config import Config
 from mmseg.registry import MODELS as MMSEG_MODELS
 
-from ..helpers import PYTHON, ROOT, load_tool, run
+from tools.make_sample_data import make_imagenet
+
+from ..helpers import PYTHON, ROOT, run
 
 
 CONFIG = 'configs/visiongru_ti_in1k.py'
@@ -40,8 +42,7 @@ def small_run_options(data, epochs):
 @pytest.fixture(scope='module')
 def imagenet_sample(tmp_path_factory):
     data = str(tmp_path_factory.mktemp('imagenet'))
-    load_tool('make_sample_data').make_imagenet(data, seed=0, num_classes=4, num_train=16,
-                                                num_val=4, size=48)
+    make_imagenet(data, seed=0, num_classes=4, num_train=16, num_val=4, size=48)
     return data
 
 

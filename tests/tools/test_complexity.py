@@ -1,4 +1,4 @@
-"""The MAC counting of tools/analysis/complexity.py against hand-computed counts."""
+"""The MAC counting of tools.analysis.complexity against hand-computed counts."""
 import pytest
 import torch
 import torch.nn as nn
@@ -6,12 +6,8 @@ import torch.nn.functional as F
 from mmengine.analysis import FlopAnalyzer
 
 from mmseg_visiongru.models import VisionGRU
-from mmseg_visiongru.models.min_gru import candidate
-from mmseg_visiongru.ops import linear_scan
-
-from ..helpers import load_tool
-
-complexity = load_tool('analysis/complexity')
+from mmseg_visiongru.ops import candidate, linear_scan
+from tools.analysis import complexity
 
 ARCH = dict(embed_dims=16, depths=[1, 1, 2, 1])
 SIZE = 64
@@ -48,7 +44,7 @@ def test_scan_op_name_and_handle(tiny):
     model, inputs = tiny
     plain = FlopAnalyzer(model, inputs).unsupported_ops_warnings(False)
     without_scan = plain.total()
-    assert complexity.SCAN_OP == 'prim::PythonOp._MinGRUScan'
+    assert complexity.SCAN_OP == 'mmseg_visiongru::min_gru_scan'
     assert plain.unsupported_ops()[complexity.SCAN_OP] == sum(ARCH['depths'])  # one per block
 
     _, scan = analytic(ARCH, SIZE)

@@ -1,9 +1,7 @@
-"""The linear probe of tools/analysis/context_probe.py finds a cue that is there, and only then."""
+"""The linear probe of tools.analysis.context_probe finds a cue that is there, and only then."""
 import torch
 
-from ..helpers import load_tool
-
-context_probe = load_tool('analysis/context_probe')
+from tools.analysis import context_probe
 
 
 def test_probe_reads_a_linear_cue_and_not_noise():

@@ -1,14 +1,14 @@
-"""tools/analysis/latency_memory.py: the worker protocol, measured peak memory, the 'does not
-fit' paths and the scaling fit (no timed assertions)."""
-from ..helpers import load_tool
+"""The CPU latency/memory benchmark (tools.analysis.cpu_worker, .sweep): the worker protocol,
+measured peak memory, the 'does not fit' paths and the scaling fit (no timed assertions)."""
+from tools.analysis import cpu_worker, sweep
+from tools.analysis.report import write_csv
 
-lm = load_tool('analysis/latency_memory')
 KEYS = {'model', 'mode', 'size', 'pixels', 'status', 'n', 'median_s', 'min_s', 'peak_mib',
         'baseline_mib', 'note'}
 
 
 def test_measure_fits():
-    (row, ) = lm.measure(64, [('visiongru-ti', 'train')], repeats=1, cap_gib=4)
+    (row, ) = cpu_worker.measure(64, [('visiongru-ti', 'train')], repeats=1, cap_gib=4)
     assert set(row) == KEYS
     assert (row['model'], row['mode'], row['size'], row['pixels']) == \
         ('visiongru-ti', 'train', 64, 64 * 64)
@@ -18,7 +18,7 @@ def test_measure_fits():
 
 
 def test_measure_does_not_fit_under_a_tiny_cap():
-    (row, ) = lm.measure(64, [('visiongru-ti', 'eval')], repeats=0, cap_gib=0)
+    (row, ) = cpu_worker.measure(64, [('visiongru-ti', 'eval')], repeats=0, cap_gib=0)
     assert row['status'] == 'memory', row['note']
     assert row['n'] == 0 and row['median_s'] is None and row['peak_mib'] is None
 
@@ -29,11 +29,11 @@ def test_fit_prediction_and_tables():
             for m, k in (('visiongru-ti', 1e-6), ('deit-s', 2e-6)) for s in (256, 512, 1024)]
     rows.append(dict(rows[-1], size=2048, pixels=2048**2, status='memory', n=0, median_s=None,
                      min_s=None, peak_mib=None, note='x'))
-    assert abs(lm.exponent(rows, 'visiongru-ti', 'eval', 'median_s') - 1) < 1e-9
-    assert abs(lm.exponent(rows, 'deit-s', 'eval', 'peak_mib', 512) - 2) < 1e-9
-    assert abs(lm.predict(rows, 'visiongru-ti', 'eval', 'median_s', 2048**2) - 1e-6 * 2048**2) \
-        < 1e-9
-    text = lm.tables(rows, ['visiongru-ti', 'deit-s'])
+    assert abs(sweep.exponent(rows, 'visiongru-ti', 'eval', 'median_s') - 1) < 1e-9
+    assert abs(sweep.exponent(rows, 'deit-s', 'eval', 'peak_mib', 512) - 2) < 1e-9
+    assert abs(sweep.predict(rows, 'visiongru-ti', 'eval', 'median_s', 2048**2)
+               - 1e-6 * 2048**2) < 1e-9
+    text = sweep.tables(rows, ['visiongru-ti', 'deit-s'])
     assert '| 1024 | 1.05 (1) | 2.10 (1) |' in text and 'n/f (memory)' in text
     assert '| deit-s | eval | 1.00 | 1.00 | 2.00 | 2.00 | 1024 | 2048: memory x |' in text
 
@@ -44,8 +44,5 @@ def test_csv_round_trip(tmp_path):
             dict(model='deit-s', mode='train', size=2048, pixels=2048**2, status='time', n=0,
                  median_s=None, min_s=None, peak_mib=None, baseline_mib=12., note='killed')]
     path = tmp_path / 'latency_memory.csv'
-    with open(path, 'w', newline='') as f:
-        writer = lm.csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    assert lm.read_csv(path) == rows
+    write_csv(rows, path)
+    assert sweep.load(path) == rows

@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ..helpers import load_tool
-
-sample_data = load_tool('make_sample_data')
+from tools import make_sample_data as sample_data
 
 # Every ADE20K id a scene may contain, with the colour it is painted in.
 CLASS_COLOURS = {sample_data.WALL: (170, 160, 150), sample_data.FLOOR: (110, 80, 60),

@@ -1,13 +1,14 @@
 """Parameters and multiply-accumulates (GMACs) of VisionGRU, DeiT-S and Swin-T, and of UperNet.
 
-    .venv/bin/python tools/analysis/complexity.py [--models M ...] [--sizes S ...] [--out DIR]
+    .venv/bin/python -m tools.analysis.complexity [--models M ...] [--sizes S ...] [--out DIR]
 
 One torch.jit trace per model and square input size (batch 1), counted by mmengine's
 ``FlopAnalyzer`` extended with handles for what it leaves out:
 
-* ``prim::PythonOp._MinGRUScan`` (minGRU's gates and scan ``h_t = a_t * h_{t-1} + b_t`` in one
-  op): one multiply-add per element of ``h``, i.e. per channel and scan step, plus the 8
-  element-wise ops per element that compute ``a = 1 - z`` and ``b = z * g(hidden)`` (``gating``);
+* ``mmseg_visiongru::min_gru_scan`` (``mmseg_visiongru.ops.min_gru_scan``: minGRU's gates and
+  scan ``h_t = a_t * h_{t-1} + b_t`` in one op): one multiply-add per element of ``h``, i.e. per
+  channel and scan step, plus the 8 element-wise ops per element that compute ``a = 1 - z`` and
+  ``b = z * g(hidden)`` (``gating``);
 * ``aten::scaled_dot_product_attention``: ``Q K^T`` and ``A V``, ``2 * N^2 * D`` MACs for N tokens
   of width D (all heads together), plus one op per attention score for the softmax;
 * element-wise ops (sigmoid, gelu, add, mul, where, ...): one op per output element.
@@ -19,50 +20,32 @@ Two conventions, side by side:
 * ``full``: everything above: ``paper`` + scan + element-wise ops + mmengine's default costs of
   norms (LayerNorm 5 per element, BatchNorm 2), resizing and pooling.
 
-Backbones are built through mmpretrain's registry (DeiT-S and Swin-T with ``img_size`` = input
-size); UperNet models from their configs, counting the inference forward (backbone, neck,
+Models come from the table in ``tools.analysis.models`` (DeiT-S and Swin-T with ``img_size`` =
+input size); UperNet models from their configs, counting the inference forward (backbone, neck,
 decode head) while the parameters include the auxiliary head, as Table II of the paper does.
 """
 import argparse
-import csv
 import os.path as osp
 import time
 from collections import Counter
 from math import prod
 
-import mmengine
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
-from mmengine.config import Config
-from mmengine.hub import get_config
-from mmengine.registry import DefaultScope
 
-import mmseg_visiongru  # noqa: F401 (registers VisionGRU)
-from mmseg_visiongru.models.min_gru import MinGRU, _MinGRUScan
+from .models import NAMES, SEGMENTORS, build
+from .report import write_csv, write_table, write_text
 
-SCAN_OP = f'prim::PythonOp.{_MinGRUScan.__name__}'
+# The name under which mmseg_visiongru.ops.min_gru_scan registers its op (torch.library).
+SCAN_OP = 'mmseg_visiongru::min_gru_scan'
 SDPA_OP = 'aten::scaled_dot_product_attention'
 MAC_OPS = {'conv', 'linear', 'matmul', 'mm', 'bmm', 'addmm', 'einsum', 'attention'}
 POINTWISE_OPS = ('add', 'add_', 'sub', 'rsub', 'mul', 'mul_', 'div', 'neg', 'sigmoid', 'gelu',
                  'relu', 'relu_', 'softmax', 'where', 'ge', 'ne')
 FREE_OPS = ('pad', 'fill_', 'im2col', 'feature_dropout', 'cat')  # data movement only
 
-BACKBONES = {
-    'visiongru-ti': lambda size: dict(type='VisionGRU', arch='tiny', init_cfg=None),
-    'visiongru-b': lambda size: dict(type='VisionGRU', arch='base', init_cfg=None),
-    'deit-s': lambda size: dict(type='VisionTransformer', arch='deit-small', img_size=size,
-                                patch_size=16),
-    'swin-t': lambda size: dict(type='SwinTransformer', arch='tiny', img_size=size,
-                                window_size=7),
-}
-SEGMENTORS = {
-    'upernet-visiongru-ti': 'configs/upernet_visiongru_ti_ade20k.py',
-    'upernet-swin-t': 'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_'
-                      'ade20k-512x512.py',
-    'upernet-deit-s': 'mmseg::vit/vit_deit-s16_mln_upernet_8xb2-160k_ade20k-512x512.py',
-}
 DEFAULT_MODELS = ['visiongru-ti', 'visiongru-b', 'deit-s', 'swin-t', 'upernet-visiongru-ti']
 SIZES = [224, 512, 640, 738, 1024, 1248]
 # The paper's Fig. 1 (GFLOPs, i.e. GMACs, of the backbones).
@@ -75,14 +58,14 @@ def _numel(value) -> int:
     return prod(shape) if shape is not None else 0
 
 
-# The element-wise ops per element of h inside _MinGRUScan, as separate torch ops would count
+# The element-wise ops per element of h inside the minGRU op, as separate torch ops would count
 # them: z = sigmoid(gate); 1 - z = sigmoid(neg(gate)); g = where(hidden >= 0, hidden + 0.5,
 # sigmoid(hidden)); b = z * g.
 GATING_OPS = 8
 
 
 def scan_macs(inputs, outputs) -> Counter:
-    """``_MinGRUScan``: one multiply-add per element of its output ``h`` (the scan), and
+    """The minGRU op: one multiply-add per element of its output ``h`` (the scan), and
     ``GATING_OPS`` element-wise ops per element for its gates."""
     n = _numel(outputs[0])
     return Counter({'scan': n, 'gating': GATING_OPS * n})
@@ -115,38 +98,6 @@ def paper_macs(counts: Counter) -> int:
     return sum(v for k, v in counts.items() if k in MAC_OPS)
 
 
-class SegmentorForward(nn.Module):
-    """A segmentor's inference tensor forward: backbone, neck and decode head."""
-
-    def __init__(self, segmentor: nn.Module):
-        super().__init__()
-        self.segmentor = segmentor
-
-    def forward(self, x):
-        return self.segmentor._forward(x)
-
-
-def build(name: str, size: int) -> nn.Module:
-    """The model ``name`` for square inputs of side ``size``, in eval mode.  Each is built in its
-    library's registry scope (mmpretrain and mmseg both have a ``VisionTransformer``)."""
-    if name in BACKBONES:
-        from mmpretrain.registry import MODELS
-        with DefaultScope.overwrite_default_scope('mmpretrain'):
-            model = MODELS.build(BACKBONES[name](size))
-    else:
-        from mmseg.registry import MODELS
-        path = SEGMENTORS[name]
-        cfg = get_config(path) if '::' in path else Config.fromfile(path)
-        cfg.model.pretrained = None
-        cfg.model.backbone.init_cfg = None
-        if cfg.model.backbone.type == 'VisionTransformer':
-            cfg.model.backbone.img_size = (size, size)
-        with DefaultScope.overwrite_default_scope('mmseg'):
-            model = SegmentorForward(MODELS.build(cfg.model))
-    model.eval()
-    return model
-
-
 def measure(name: str, size: int) -> dict:
     """Parameters and both MAC counts of one model at one size."""
     start = time.perf_counter()
@@ -154,13 +105,11 @@ def measure(name: str, size: int) -> dict:
     model = build(name, size)
     analyzer = flop_analyzer(model, (torch.randn(1, 3, size, size),))
     counts = analyzer.by_operator()
-    gru_extra = sum(v for mod_name, mod in model.named_modules() if isinstance(mod, MinGRU)
-                    for k, v in analyzer.by_operator(mod_name).items() if k not in MAC_OPS)
     fig1 = FIG1.get(name, {}).get(size)
     paper, full = paper_macs(counts) / 1e9, sum(counts.values()) / 1e9
     return dict(model=name, size=size, pixels=size * size,
                 params_m=parameter_count(model)[''] / 1e6,
-                gmacs_paper=paper, gmacs_full=full, gmacs_scan_gating=gru_extra / 1e9,
+                gmacs_paper=paper, gmacs_full=full, gmacs_scan_gating=(counts['scan'] + counts['gating']) / 1e9,
                 fig1_gmacs=fig1,
                 diff_paper_pct=None if fig1 is None else 100 * (paper / fig1 - 1),
                 diff_full_pct=None if fig1 is None else 100 * (full / fig1 - 1),
@@ -177,11 +126,7 @@ COLUMNS = [('model', 'model', '{}'), ('size', 'size', '{}'), ('params_m', 'param
 
 def markdown(rows) -> str:
     """The results as a markdown table, with the VisionGRU-Ti / DeiT-S ratio at 1248."""
-    lines = ['| ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |',
-             '|' + '---|' * 2 + '---:|' * (len(COLUMNS) - 2)]
-    for row in rows:
-        cells = ['' if row[key] is None else fmt.format(row[key]) for key, _, fmt in COLUMNS]
-        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines = [write_table(rows, COLUMNS)]
     at = {(r['model'], r['size']): r for r in rows}
     if ('visiongru-ti', 1248) in at and ('deit-s', 1248) in at:
         ti, deit = at['visiongru-ti', 1248], at['deit-s', 1248]
@@ -220,8 +165,7 @@ def plot(rows, path: str) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS,
-                        choices=list(BACKBONES) + list(SEGMENTORS), metavar='MODEL',
-                        help=f'any of {", ".join(list(BACKBONES) + list(SEGMENTORS))}')
+                        choices=NAMES, metavar='MODEL', help=f'any of {", ".join(NAMES)}')
     parser.add_argument('--sizes', nargs='+', type=int, default=SIZES, metavar='SIDE',
                         help='square input sides in pixels')
     parser.add_argument('--out', default='work_dirs/complexity', help='folder for CSV + markdown')
@@ -238,13 +182,8 @@ def main():
     table = markdown(rows)
     total = time.perf_counter() - start
     print(f'\n{table}\n\nTotal: {total:.0f} s, {torch.get_num_threads()} threads')
-    mmengine.mkdir_or_exist(args.out)
-    with open(osp.join(args.out, 'complexity.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(osp.join(args.out, 'complexity.md'), 'w') as f:
-        f.write(f'{table}\n\nTotal time: {total:.0f} s\n')
+    write_csv(rows, osp.join(args.out, 'complexity.csv'))
+    write_text(osp.join(args.out, 'complexity.md'), f'{table}\n\nTotal time: {total:.0f} s\n')
     plot(rows, args.plot or osp.join(args.out, 'complexity_gmacs.png'))
 
 

@@ -2,9 +2,9 @@
 backbone stage's features and on the UperNet head's, at the disk positions and over the whole map,
 and how much those features at the disks move when the ceiling's colour is swapped.
 
-    .venv/bin/python tools/analysis/context_probe.py [--init] WORK_DIR [WORK_DIR ...]
+    .venv/bin/python -m tools.analysis.context_probe [--init] WORK_DIR [WORK_DIR ...]
 
-Each WORK_DIR is a finished ``context`` run of tools/analysis/trainability.py (its config.py and
+Each WORK_DIR is a finished ``context`` run of ``tools.analysis.trainability`` (its config.py and
 last checkpoint).  The disks of an image all share one class, told only by the ceiling colour, so
 each image is one sample: a stage's feature vector "at the disks" is its map averaged over the
 disk pixels (the label mask resized to the map by area), "global" is the map's mean.  One logistic
@@ -21,7 +21,6 @@ much of the cue reaches the disks before any learning, i.e. the signal that lear
 """
 import argparse
 import functools
-import importlib.util
 import logging
 import os.path as osp
 
@@ -32,22 +31,19 @@ from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
 
 import mmseg_visiongru  # noqa: F401 (registers VisionGRU and lets torch read our checkpoints)
+from tools.make_sample_data import CONTEXT_CUES
+
+from .report import write_table
 
 CLASSES = ('rock', 'cushion')  # the context task's disk classes, told apart by the ceiling
 PROBED = ('stage 1', 'stage 2', 'stage 3', 'stage 4', 'head')
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @functools.lru_cache(maxsize=None)
 def cue_colours():
-    """{'rock': RGB, 'cushion': RGB} of the ceiling, from tools/make_sample_data.py."""
-    spec = importlib.util.spec_from_file_location(
-        'make_sample_data', osp.join(ROOT, 'tools', 'make_sample_data.py'))
-    sample_data = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sample_data)
+    """{'rock': RGB, 'cushion': RGB} of the ceiling, as tools/make_sample_data.py paints it."""
     names = {35: 'rock', 40: 'cushion'}  # ADE20K ids
-    return {names[k]: torch.tensor(v, dtype=torch.float64)
-            for k, v in sample_data.CONTEXT_CUES.items()}
+    return {names[k]: torch.tensor(v, dtype=torch.float64) for k, v in CONTEXT_CUES.items()}
 
 
 def swap_ceiling(inputs, seg, is_rock, ceiling):
@@ -191,19 +187,15 @@ def main():
     for work_dir in args.work_dirs:
         run = osp.basename(osp.normpath(work_dir)) + (' (at init)' if args.init else '')
         accuracies, sensitivities = probe_run(work_dir, args.init)
-        accuracy_rows += [f'| {run} | {where} | ' + ' | '.join(f'{a:.0f}' for a in values) + ' |'
+        accuracy_rows += [dict(zip(PROBED, values), run=run, where=where)
                           for where, values in accuracies.items()]
-        sensitivity_rows += [f'| {run} | ' + ' | '.join(f'{v:.3f}' for v in values) + ' |'
+        sensitivity_rows += [dict(zip(PROBED, values), run=run)
                              for values in sensitivities.values()]
     print('Held-out accuracy (%) of linear probes of rock vs cushion (chance 50)\n')
-    print('| run | where | ' + ' | '.join(PROBED) + ' |')
-    print('|---|---|' + '---:|' * len(PROBED))
-    print('\n'.join(accuracy_rows))
+    print(write_table(accuracy_rows, ['run', 'where'] + [(p, p, '{:.0f}') for p in PROBED]))
     print('\nSwap sensitivity at the disks (change with the other ceiling colour / spread over '
           'images; 0 = blind to the ceiling)\n')
-    print('| run | ' + ' | '.join(PROBED) + ' |')
-    print('|---|' + '---:|' * len(PROBED))
-    print('\n'.join(sensitivity_rows))
+    print(write_table(sensitivity_rows, ['run'] + [(p, p, '{:.3f}') for p in PROBED]))
 
 
 if __name__ == '__main__':

@@ -1,11 +1,15 @@
-"""An independent model in the authors' released module layout (``tokenizer``, ``snake_gru``,
-``fc``), with minGRU computed in log space as the released code does.  Tests use it to write
-checkpoints "as the authors' code would" and to compare outputs after conversion."""
+"""VisionGRU as the authors' released code builds it, written independently of
+``mmseg_visiongru.models``: the released module layout (``tokenizer``, ``snake_gru``, ``fc``) and
+minGRU computed in log space (``logcumsumexp``), as the released code does.
+
+It is the benchmarks' "authors' code" baseline (``visiongru-ti-authors`` in
+``tools.analysis.models``), and the converter's tests use it to write checkpoints "as the
+authors' code would" and to compare outputs after conversion."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmseg_visiongru.ops.reference import min_gru_log_space
+from mmseg_visiongru.ops import min_gru_log_space
 
 
 class ChannelsLastLN(nn.LayerNorm):

@@ -1,6 +1,12 @@
 """Evaluate a checkpoint: mIoU with a per-class IoU table (mmseg) or accuracy (mmpretrain).
 
-    python tools/test.py CONFIG CHECKPOINT [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v]
+    python tools/test.py CONFIG CHECKPOINT [--out DIR] [--tta] [--show-dir DIR] [--work-dir DIR]
+                         [--cfg-options k=v]
+
+``--out DIR`` writes each image's predicted label map as ``DIR/<image name>.png`` in the
+dataset's label ids (ADE20K: 1-150, as its annotations and the benchmark server expect).
+``--tta``: test-time augmentation, the config's ``tta_pipeline`` (ADE20K configs: six scales and
+horizontal flip) merged by its ``tta_model``.  Distributed: tools/dist_test.sh, tools/slurm_test.sh.
 """
 import argparse
 import os
@@ -9,7 +15,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmseg_visiongru.compat import adapt_to_cpu
+from mmseg_visiongru.engine import adapt_to_cpu
 from mmseg_visiongru.preflight import check_config
 
 
@@ -19,13 +25,43 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the test log and metrics go')
     parser.add_argument('--show-dir', help='write prediction overlays (PNG) into this folder')
+    parser.add_argument('--out', metavar='DIR',
+                        help='write the predicted label maps (PNG, one per image) into DIR')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_pipeline and tta_model")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. test_dataloader.batch_size=2')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='how the processes were started (set by the dist/slurm scripts)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def set_output_dir(cfg, out_dir):
+    """mmseg's IoUMetric writes ``<image name>.png`` label maps into ``output_dir``."""
+    evaluators = cfg.test_evaluator
+    for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
+        if evaluator.get('type') != 'IoUMetric':
+            raise ValueError(f"--out needs mmseg's IoUMetric as test_evaluator, got "
+                             f"{evaluator.get('type')!r}")
+        evaluator.output_dir = out_dir
+    os.makedirs(out_dir, exist_ok=True)
+
+
+def use_tta(cfg):
+    """Test with the config's ``tta_pipeline``, merged by its ``tta_model`` (mmseg's test.py
+    ``--tta``)."""
+    missing = [key for key in ('tta_model', 'tta_pipeline') if not cfg.get(key)]
+    if missing:
+        raise ValueError(f"--tta needs {' and '.join(missing)} in the config")
+    if cfg.test_dataloader.get('batch_size', 1) != 1:
+        raise ValueError('--tta tests one image at a time: test_dataloader.batch_size must be 1, '
+                         f'got {cfg.test_dataloader.batch_size}')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def main():
@@ -53,7 +89,11 @@ def main():
                              'SegVisualizationHook in default_hooks')
         hook.update(draw=True, interval=1)
         cfg.visualizer.save_dir = args.show_dir
+    if args.out:
+        set_output_dir(cfg, args.out)
     check_config(cfg, loaders=('test_dataloader', ))
+    if args.tta:
+        use_tta(cfg)
     adapt_to_cpu(cfg, args.launcher)
     Runner.from_cfg(cfg).test()
 

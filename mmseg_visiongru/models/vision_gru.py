@@ -144,7 +144,8 @@ class VisionGRU(BaseModule):
         """Fail on unusable input before any expensive work.
 
         Shape, size and dtype are metadata.  NaN/Inf is looked for on the CPU only: on an
-        accelerator the answer would have to be copied to the host, stalling every step.
+        accelerator the answer would have to be copied to the host, stalling every step.  Nor
+        under torch.compile, where branching on a tensor's value would break the graph.
         """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'VisionGRU expects (B, {self.in_channels}, H, W) images, got '
@@ -154,7 +155,8 @@ class VisionGRU(BaseModule):
         if not x.is_floating_point():
             raise ValueError(f'VisionGRU expects floating point images, got {x.dtype} '
                              '(normalise them first, e.g. with the data preprocessor)')
-        if x.device.type == 'cpu' and not torch.isfinite(x).all():
+        if x.device.type == 'cpu' and not torch.compiler.is_compiling() and \
+                not torch.isfinite(x).all():
             raise ValueError('VisionGRU input contains NaN or Inf')
 
     def _freeze_stages(self):

@@ -139,10 +139,10 @@ def gate_methods(device: str) -> Dict[str, Callable[[torch.Tensor], torch.Tensor
 
 
 def gates_and_scan(device: str, repeats: int) -> None:
+    methods = gate_methods(device)
     print('\nminGRU gates + scan, both directions of a block; GB/s on the unavoidable traffic')
     print(f'{"shape":48s} {"method":28s} {"fwd ms":>8s} {"GB/s":>6s} {"fwd+bwd ms":>11s} '
           f'{"GB/s":>6s} {"vs torch":>9s} {"rel. error":>11s}')
-    methods = gate_methods(device)
     for title, (B, L, I) in GATE_SHAPES[device].items():
         gen = torch.Generator().manual_seed(0)
         proj = (3 * torch.randn(B, L, 4 * I, generator=gen)).to(device)
@@ -165,8 +165,8 @@ def gates_and_scan(device: str, repeats: int) -> None:
         fwd_bytes, bwd_bytes = size * (4 + 2), size * (4 + 2 + 4)
         for name in methods:
             print(f'{title:48s} {name:28s} {fwd[name] * 1e3:8.2f} '
-                  f'{fwd_bytes / fwd[name] / 1e9:6.0f} {both[name] * 1e3:11.2f} '
-                  f'{(fwd_bytes + bwd_bytes) / both[name] / 1e9:6.0f} '
+                  f'{fwd_bytes / fwd[name] / 1e9:6.1f} {both[name] * 1e3:11.2f} '
+                  f'{(fwd_bytes + bwd_bytes) / both[name] / 1e9:6.1f} '
                   f'{both["min_gru_scan [torch]"] / both[name]:8.1f}x {errors[name]:11.2e}')
 
 

@@ -7,6 +7,9 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_160k.py',
 ]
 custom_imports = dict(imports=['mmseg_visiongru'], allow_failed_imports=False)
+# Checkpoints are written to a temporary file and renamed into place (the 'atomic_local' file
+# backend of mmseg_visiongru): a run killed mid-save leaves no truncated checkpoint.
+default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
 
 # ImageNet-pretrained VisionGRU-Ti, written by `tools/train.py configs/visiongru_ti_in1k.py`
 # or converted from the authors' release with tools/model_converters/visiongru2mmseg.py
@@ -45,6 +48,27 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='CheckSegLabels', num_classes=num_classes),
     dict(type='PackSegInputs'),
+]
+# Test-time augmentation (tools/test.py --tta, the "ms+flip" of ADE20K tables): MMSegmentation's
+# ADE20K recipe, each image at 0.5-1.75x, as is and flipped, softmax scores averaged by
+# SegTTAModel.  As in MMSegmentation 1.x the ratios scale the image as loaded (0.x scaled the
+# (2048, 512) test size).
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_model = dict(type='SegTTAModel')
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal'),
+            ],
+            [dict(type='LoadAnnotations', reduce_zero_label=True)],
+            [dict(type='CheckSegLabels', num_classes=num_classes)],
+            [dict(type='PackSegInputs')],
+        ]),
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))

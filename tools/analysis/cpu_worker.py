@@ -8,7 +8,9 @@ A worker whose warm-up run took over ``long_seconds`` is not repeated: its one r
 Peak memory is measured, not estimated: the worker's peak resident set size (``VmHWM`` of
 /proc/self/status, reset to the current RSS through /proc/self/clear_refs after the build) minus
 its RSS after the build, i.e. what the runs add on top of the built model and input, as the OS
-sees it (tensors plus whatever the allocator keeps).
+sees it (tensors plus whatever the allocator keeps).  One run on a 64 px input comes before that
+baseline: the first call of an op loads code (libraries, torch.library's machinery, 150 MiB for
+the minGRU op), once per process, not per pixel.
 
 Does not fit: the worker runs under ``RLIMIT_AS`` = its address space after the build +
 ``cap_gib``, so a run needing more fails cleanly with an allocation error (``memory``); a run
@@ -52,6 +54,7 @@ def worker(spec: dict) -> None:
     torch.manual_seed(0)
     model = build(spec['model'], spec['size'])
     model.train(spec['mode'] == 'train')
+    run(model, torch.randn(1, 3, 64, 64), spec['mode'])  # loads what first calls load
     x = torch.randn(1, 3, spec['size'], spec['size'])
     libc = ctypes.CDLL('libc.so.6')
     libc.malloc_trim(0)

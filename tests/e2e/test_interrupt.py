@@ -8,9 +8,9 @@ import time
 
 import pytest
 import torch
-from mmengine.fileio.backends import LocalBackend
 
 import mmseg_visiongru  # noqa: F401  (lets torch.load read mmengine checkpoints)
+from mmseg_visiongru.engine import AtomicLocalBackend
 
 from ..helpers import CONFIG, PYTHON, ROOT, losses, run, small_run_options
 
@@ -99,7 +99,7 @@ def test_interrupted_save_leaves_no_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, 'fsync', crash)
     with pytest.raises(KeyboardInterrupt):
-        LocalBackend().put(b'x' * 1000, str(target))
+        AtomicLocalBackend().put(b'x' * 1000, str(target))
     assert not target.exists()
     (tmp_path / 'iter_4.pth').write_bytes(b'complete')
     from tools import train

@@ -109,7 +109,8 @@ def measure(name: str, size: int) -> dict:
     paper, full = paper_macs(counts) / 1e9, sum(counts.values()) / 1e9
     return dict(model=name, size=size, pixels=size * size,
                 params_m=parameter_count(model)[''] / 1e6,
-                gmacs_paper=paper, gmacs_full=full, gmacs_scan_gating=(counts['scan'] + counts['gating']) / 1e9,
+                gmacs_paper=paper, gmacs_full=full,
+                gmacs_scan_gating=(counts['scan'] + counts['gating']) / 1e9,
                 fig1_gmacs=fig1,
                 diff_paper_pct=None if fig1 is None else 100 * (paper / fig1 - 1),
                 diff_full_pct=None if fig1 is None else 100 * (full / fig1 - 1),

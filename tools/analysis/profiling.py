@@ -3,7 +3,8 @@ and of the backbone at 1024, split by op and by part of the 2DGRU block
 (``python -m tools.analysis.latency_memory --no-sweep --profile``).
 
 Forward: each labelled part runs inside a ``torch.profiler.record_function`` range (entered by
-module hooks, or around the block's ``bidirectional_min_gru``).  Backward: each autograd node's
+module hooks, or around a method: the block's ``bidirectional_min_gru``, the heads' ``forward``
+and ``loss``).  Backward: each autograd node's
 work is charged to the part whose forward op created the node (the profiler's sequence numbers
 link the two).  The minGRU scan is the op ``mmseg_visiongru::min_gru_scan`` (and its
 ``_backward``), as ``mmseg_visiongru.ops.min_gru_scan`` registers it with ``torch.library``.
@@ -45,7 +46,8 @@ def _labelled(fn, label):
 
 def label_modules(model) -> list:
     """Put the forward of the 2DGRU blocks (their glue), their parts, the stem and downsamples
-    and the UperNet heads into labelled profiler ranges.  Returns a function that undoes it."""
+    and the UperNet heads (with their losses) into labelled profiler ranges.  Returns a function
+    that undoes it."""
     from mmseg_visiongru.models import GRU2DBlock
     undo = []
 
@@ -61,18 +63,23 @@ def label_modules(model) -> list:
         undo.extend(h.remove for h in (module.register_forward_pre_hook(enter),
                                        module.register_forward_hook(leave)))
 
+    def wrap(module, method, label):
+        if hasattr(module, method):
+            setattr(module, method, _labelled(getattr(module, method), label))
+            undo.append(functools.partial(delattr, module, method))
+
     for name, module in model.named_modules():
         if isinstance(module, GRU2DBlock):
             add(module, GLUE)
             for part, label in PARTS.items():
                 add(getattr(module, part), label)
-            if hasattr(module, 'bidirectional_min_gru'):
-                module.bidirectional_min_gru = _labelled(module.bidirectional_min_gru, MIN_GRU)
-                undo.append(functools.partial(delattr, module, 'bidirectional_min_gru'))
+            wrap(module, 'bidirectional_min_gru', MIN_GRU)
         elif name.endswith('stem') or name.split('.')[-2:-1] == ['downsamples']:
             add(module, STEM)
         elif name in ('decode_head', 'auxiliary_head'):
-            add(module, HEADS)
+            # The segmentor calls head.loss(), which calls self.forward(): no module hooks.
+            wrap(module, 'forward', HEADS)
+            wrap(module, 'loss', HEADS)
     return lambda: [f() for f in undo]
 
 

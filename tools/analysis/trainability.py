@@ -162,9 +162,10 @@ def run_one(args, task, model, seed, data_root):
 def run_in_subprocess(args, task, model, seed, threads):
     """``run_one`` in a child process with ``threads`` torch threads; its log beside the runs."""
     argv = [sys.executable, '-m', 'tools.analysis.trainability', '--tasks', task,
-            '--models', model, '--seeds', str(seed), '--iters', str(args.iters), '--schedule', args.schedule,
-            '--size', str(args.size), '--num-train', str(args.num_train),
-            '--num-val', str(args.num_val), '--out', args.out, '--jobs', '1']
+            '--models', model, '--seeds', str(seed), '--iters', str(args.iters),
+            '--schedule', args.schedule, '--size', str(args.size),
+            '--num-train', str(args.num_train), '--num-val', str(args.num_val),
+            '--out', args.out, '--jobs', '1']
     log_file = osp.join(args.out, f'{task}_{model}_seed{seed}.log')
     with open(log_file, 'w') as log:
         proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,

@@ -40,6 +40,9 @@ GATE_SHAPES = {
              'stage 3 @ 512x512, batch 16 (L=1024, I=576)': (16, 1024, 576),
              'stage 1 @ 2048x2048, batch 1 (L=262144, I=144)': (1, 262144, 144)},
 }
+# --smoke: tiny shapes, to check the script itself on any machine.
+SMOKE_SCAN_SHAPES = {'B=2, L=256, D=8': (2, 256, 8)}
+SMOKE_GATE_SHAPES = {'B=2, L=256, I=8': (2, 256, 8)}
 
 
 def seconds(fn: Callable[[], None], device: str) -> float:
@@ -76,11 +79,11 @@ def fwd_bwd(fn, *inputs):
     return lambda: fn(*leaves).sum().backward()
 
 
-def linear_scans(device: str, repeats: int) -> None:
+def linear_scans(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
     print('\nlinear_scan, forward+backward')
     print(f'{"shape":22s} {"method":28s} {"ms":>9s} {"vs loop":>9s} {"vs log":>8s} '
           f'{"rel. error":>11s}')
-    for title, (B, L, D) in SCAN_SHAPES[device].items():
+    for title, (B, L, D) in shapes.items():
         gen = torch.Generator().manual_seed(0)
         gate, hidden = torch.randn(2, B, L, D, generator=gen).to(device)
         a, b = (-gate).sigmoid(), gate.sigmoid() * candidate(hidden)
@@ -138,12 +141,12 @@ def gate_methods(device: str) -> Dict[str, Callable[[torch.Tensor], torch.Tensor
     return methods
 
 
-def gates_and_scan(device: str, repeats: int) -> None:
+def gates_and_scan(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
     methods = gate_methods(device)
     print('\nminGRU gates + scan, both directions of a block; GB/s on the unavoidable traffic')
     print(f'{"shape":48s} {"method":28s} {"fwd ms":>8s} {"GB/s":>6s} {"fwd+bwd ms":>11s} '
           f'{"GB/s":>6s} {"vs torch":>9s} {"rel. error":>11s}')
-    for title, (B, L, I) in GATE_SHAPES[device].items():
+    for title, (B, L, I) in shapes.items():
         gen = torch.Generator().manual_seed(0)
         proj = (3 * torch.randn(B, L, 4 * I, generator=gen)).to(device)
         ref = min_gru_scan(proj.double(), (False, True), backend='torch')
@@ -174,12 +177,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--smoke', action='store_true', help='tiny shapes (checks the script)')
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.device == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
     print(f'torch {torch.__version__}, {name}')
-    linear_scans(args.device, args.repeats)
-    gates_and_scan(args.device, args.repeats)
+    linear_scans(args.device, args.repeats,
+                 SMOKE_SCAN_SHAPES if args.smoke else SCAN_SHAPES[args.device])
+    gates_and_scan(args.device, args.repeats,
+                   SMOKE_GATE_SHAPES if args.smoke else GATE_SHAPES[args.device])
 
 
 if __name__ == '__main__':

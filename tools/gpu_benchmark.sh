@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Every GPU check and measurement in one run: the CUDA tests of the ops and the backbone (against
+# float64 references, no host synchronisation, bf16 at 1024, torch.compile), the scan benchmark
+# (backends, the authors' log-space scan, flash-linear-attention's HGRN kernel) and the step
+# table (VisionGRU-Ti/-B, the authors' code, Swin-T, DeiT-S; eager and compiled).
+#   bash tools/gpu_benchmark.sh [WHEEL_DIR]
+# On a machine with torch + Triton but no OpenMMLab packages and no package index, pass the
+# wheels that tools/gpu_wheels.sh downloads; they are installed with --no-index --no-deps.
+# Reports go to $OUT (default work_dirs/gpu).  SMOKE=1 runs it all at tiny shapes on any
+# device (CPU: the Triton kernels in the interpreter), to check the script itself.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+python=${PYTHON:-python}
+[ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && python=.venv/bin/python
+out=${OUT:-work_dirs/gpu}
+mkdir -p "$out"
+if [ -n "${1:-}" ]; then
+    "$python" -m pip install --quiet --no-index --no-deps "$1"/*.whl || exit 1
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+device=$("$python" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
+[ "$device" = cpu ] && export TRITON_INTERPRET=1
+if [ "${SMOKE:-0}" = 1 ]; then
+    scan=(--smoke --repeats 1)
+    steps=(--shapes 64x1 --repeats 1 --warmup 1)
+    compiled=(--shapes 64x1 --repeats 1 --warmup 1 --models visiongru-ti swin-t)
+    tests=(-k "not 65536 and not gradcheck")
+else
+    scan=()
+    steps=()
+    compiled=(--shapes 512x16 --models visiongru-ti swin-t)
+    tests=()
+fi
+status=0
+step() {  # step NAME COMMAND...: run, keep the log, remember a failure and go on
+    local name=$1
+    shift
+    echo "== $name: $*" | tee "$out/$name.txt"
+    "$@" 2>&1 | tee -a "$out/$name.txt"
+    [ "${PIPESTATUS[0]}" = 0 ] || { echo "== $name FAILED" | tee -a "$out/$name.txt"; status=1; }
+}
+step device "$python" -c "import torch, triton, platform; print(platform.python_version(), \
+'torch', torch.__version__, 'CUDA', torch.version.cuda, 'triton', triton.__version__, \
+torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
+step tests "$python" -m pytest tests/ops tests/models/test_cuda.py tests/models/test_compile.py \
+    -q -p no:cacheprovider -s "${tests[@]}"
+step benchmark_scan "$python" -m tools.analysis.benchmark_scan --device "$device" "${scan[@]}"
+step step_table "$python" -m tools.analysis.latency_memory --device "$device" \
+    --out "$out/step_table" "${steps[@]}"
+step step_table_compiled "$python" -m tools.analysis.latency_memory --device "$device" \
+    --compile --out "$out/step_table_compiled" "${compiled[@]}"
+exit $status

@@ -1,5 +1,7 @@
 """Distributed runs of GPU recipes on CPU-only machines (mmengine 0.10.7 assumes CUDA)."""
 import atexit
+import os
+import subprocess
 
 import torch
 from mmengine.model import MMDistributedDataParallel
@@ -22,13 +24,27 @@ def _sync_bn_to_bn(node):
     return node
 
 
+def torch_env_from_slurm() -> None:
+    """Set torch's ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``MASTER_ADDR``/``MASTER_PORT``
+    from the task's Slurm variables (as mmengine's Slurm launch does before it starts NCCL), so
+    an ``srun`` task can open the ``env://`` gloo group; values already set are kept."""
+    node = subprocess.run(['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']],
+                          capture_output=True, text=True, check=True).stdout.split()[0]
+    for name, value in [('RANK', os.environ['SLURM_PROCID']),
+                        ('WORLD_SIZE', os.environ['SLURM_NTASKS']),
+                        ('LOCAL_RANK', os.environ['SLURM_LOCALID']), ('MASTER_ADDR', node),
+                        ('MASTER_PORT', '29500')]:
+        os.environ.setdefault(name, value)
+
+
 def adapt_to_cpu(cfg, launcher: str) -> None:
     """Make a GPU recipe run on CPU processes (no-op where CUDA is available).
 
     mmengine 0.10.7 initialises every ``pytorch`` launch with ``torch.cuda.set_device`` and wraps
     the model with ``device_ids``, and torch's SyncBN refuses CPU tensors once a process group
     exists.  So on a CPU-only machine: SyncBN becomes BN (identical in one process), a ``gloo``
-    process group is created here (the Runner then skips its own ``init_dist``) and destroyed at
+    process group is created here (from the Slurm variables under ``srun``; the Runner then
+    skips its own ``init_dist``) and destroyed at
     exit (left to interpreter shutdown, its threads could abort a finished run), and the model is
     wrapped by :class:`CPUDistributedDataParallel`.
     """
@@ -36,6 +52,8 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
         return
     cfg.model = _sync_bn_to_bn(cfg.model)
     if launcher != 'none':
+        if launcher == 'slurm':
+            torch_env_from_slurm()
         torch.distributed.init_process_group(backend='gloo')
         atexit.register(torch.distributed.destroy_process_group)
         cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', broadcast_buffers=False)

@@ -30,31 +30,32 @@ def _triton():
 
 
 @torch.library.custom_op('mmseg_visiongru::min_gru_scan', mutates_args=())
-def _forward(proj: Tensor, reverse: List[bool], backend: str) -> Tensor:
+def _forward(proj: Tensor, reverse: List[int], backend: str) -> Tensor:
     if backend == 'cpp':
-        return kernels_cpu.min_gru_scan_forward(proj.contiguous(), reverse)
+        return kernels_cpu.min_gru_scan_forward(proj.contiguous(), [bool(r) for r in reverse])
     if backend == 'triton':
         return _triton().forward(proj, reverse)
     return doubling.forward(proj, reverse)
 
 
 @_forward.register_fake
-def _(proj: Tensor, reverse: List[bool], backend: str) -> Tensor:
+def _(proj: Tensor, reverse: List[int], backend: str) -> Tensor:
     return proj.new_empty(*proj.shape[:2], proj.shape[2] // 2)
 
 
 @torch.library.custom_op('mmseg_visiongru::min_gru_scan_backward', mutates_args=())
-def _backward(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[bool],
+def _backward(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[int],
               backend: str) -> Tensor:
     if backend == 'cpp':
-        return kernels_cpu.min_gru_scan_backward(proj.contiguous(), grad_h.contiguous(), reverse)
+        return kernels_cpu.min_gru_scan_backward(proj.contiguous(), grad_h.contiguous(),
+                                                 [bool(r) for r in reverse])
     if backend == 'triton':
         return _triton().backward(proj, h, grad_h, reverse)
     return doubling.backward(proj, grad_h, reverse)
 
 
 @_backward.register_fake
-def _(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[bool],
+def _(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[int],
       backend: str) -> Tensor:
     return torch.empty_like(proj)
 
@@ -92,4 +93,6 @@ def min_gru_scan(proj: Tensor, reverse: Sequence[bool] = (False, ),
                          f'{len(reverse)} directions, got {tuple(proj.shape)}')
     if not proj.is_floating_point():
         raise ValueError(f'min_gru_scan expects a floating point tensor, got {proj.dtype}')
-    return _forward(proj, [bool(r) for r in reverse], resolve('min_gru_scan', proj, backend))
+    # The flags go to the custom op as ints: torch.jit.trace (mmengine's FLOP counter) cannot
+    # trace a list of bools.
+    return _forward(proj, [int(bool(r)) for r in reverse], resolve('min_gru_scan', proj, backend))

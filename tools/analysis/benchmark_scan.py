@@ -16,10 +16,11 @@
 
 Methods run interleaved, round by round, after a warm-up round; times are medians (CUDA events
 on the GPU).  Errors are max |h - h_ref| / max |h_ref| of the float32 forward against float64.
+The tables are printed as markdown.
 """
 import argparse
 import statistics
-import time
+from datetime import date
 from typing import Callable, Dict
 
 import torch
@@ -28,6 +29,9 @@ import torch.nn.functional as F
 from mmseg_visiongru.ops import (BACKENDS, candidate, linear_scan, min_gru_log_space,
                                  min_gru_scan, scan_doubling, scan_log_space, scan_loop)
 from mmseg_visiongru.ops.backend import why_not
+
+from .report import write_table
+from .timing import seconds
 
 # (B, L, D) of section 1.
 SCAN_SHAPES = {'cpu': {'B=2, L=16384, D=64': (2, 16384, 64)},
@@ -43,20 +47,6 @@ GATE_SHAPES = {
 # --smoke: tiny shapes, to check the script itself on any machine.
 SMOKE_SCAN_SHAPES = {'B=2, L=256, D=8': (2, 256, 8)}
 SMOKE_GATE_SHAPES = {'B=2, L=256, I=8': (2, 256, 8)}
-
-
-def seconds(fn: Callable[[], None], device: str) -> float:
-    """Wall time of ``fn()``, measured with CUDA events on the GPU."""
-    if device == 'cuda':
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        return start.elapsed_time(end) / 1e3
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def interleaved(runs: Dict[str, Callable[[], None]], device: str,
@@ -80,9 +70,7 @@ def fwd_bwd(fn, *inputs):
 
 
 def linear_scans(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
-    print('\nlinear_scan, forward+backward')
-    print(f'{"shape":22s} {"method":28s} {"ms":>9s} {"vs loop":>9s} {"vs log":>8s} '
-          f'{"rel. error":>11s}')
+    rows = []
     for title, (B, L, D) in shapes.items():
         gen = torch.Generator().manual_seed(0)
         gate, hidden = torch.randn(2, B, L, D, generator=gen).to(device)
@@ -101,9 +89,13 @@ def linear_scans(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
                              in methods.items()}, device, repeats)
         times['sequential loop'] = interleaved({'loop': fwd_bwd(loop[0], *loop[1])}, device,
                                                1)['loop']
-        for name, s in times.items():
-            print(f'{title:22s} {name:28s} {s * 1e3:9.2f} {times["sequential loop"] / s:8.1f}x '
-                  f'{times["log-space scan"] / s:7.1f}x {errors[name]:11.2e}')
+        rows += [dict(shape=title, method=name, ms=t * 1e3, loop=times['sequential loop'] / t,
+                      log=times['log-space scan'] / t, error=errors[name])
+                 for name, t in times.items()]
+    print('\nlinear_scan, forward+backward\n')
+    print(write_table(rows, ['shape', 'method', ('ms', 'fwd+bwd ms', '{:.2f}'),
+                             ('loop', 'vs loop', '{:.1f}x'), ('log', 'vs log-space', '{:.1f}x'),
+                             ('error', 'rel. error', '{:.1e}')]))
 
 
 def authors_log_space(proj: torch.Tensor) -> torch.Tensor:
@@ -143,9 +135,7 @@ def gate_methods(device: str) -> Dict[str, Callable[[torch.Tensor], torch.Tensor
 
 def gates_and_scan(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
     methods = gate_methods(device)
-    print('\nminGRU gates + scan, both directions of a block; GB/s on the unavoidable traffic')
-    print(f'{"shape":48s} {"method":28s} {"fwd ms":>8s} {"GB/s":>6s} {"fwd+bwd ms":>11s} '
-          f'{"GB/s":>6s} {"vs torch":>9s} {"rel. error":>11s}')
+    rows = []
     for title, (B, L, I) in shapes.items():
         gen = torch.Generator().manual_seed(0)
         proj = (3 * torch.randn(B, L, 4 * I, generator=gen)).to(device)
@@ -166,11 +156,17 @@ def gates_and_scan(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
         both = interleaved({n: fwd_bwd(fn, proj) for n, fn in methods.items()}, device, repeats)
         size = proj.element_size() * B * L * I
         fwd_bytes, bwd_bytes = size * (4 + 2), size * (4 + 2 + 4)
-        for name in methods:
-            print(f'{title:48s} {name:28s} {fwd[name] * 1e3:8.2f} '
-                  f'{fwd_bytes / fwd[name] / 1e9:6.1f} {both[name] * 1e3:11.2f} '
-                  f'{(fwd_bytes + bwd_bytes) / both[name] / 1e9:6.1f} '
-                  f'{both["min_gru_scan [torch]"] / both[name]:8.1f}x {errors[name]:11.2e}')
+        rows += [dict(shape=title, method=name, fwd=fwd[name] * 1e3,
+                      fwd_gbs=fwd_bytes / fwd[name] / 1e9, both=both[name] * 1e3,
+                      both_gbs=(fwd_bytes + bwd_bytes) / both[name] / 1e9,
+                      torch=both['min_gru_scan [torch]'] / both[name], error=errors[name])
+                 for name in methods]
+    print('\nminGRU gates + scan, both directions of a block (GB/s: on the unavoidable '
+          'traffic)\n')
+    print(write_table(rows, ['shape', 'method', ('fwd', 'fwd ms', '{:.2f}'),
+                             ('fwd_gbs', 'GB/s', '{:.1f}'), ('both', 'fwd+bwd ms', '{:.2f}'),
+                             ('both_gbs', 'GB/s', '{:.1f}'), ('torch', 'vs torch', '{:.2f}x'),
+                             ('error', 'rel. error', '{:.1e}')]))
 
 
 def main():
@@ -181,7 +177,7 @@ def main():
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.device == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
-    print(f'torch {torch.__version__}, {name}')
+    print(f'torch {torch.__version__}, {name}; {date.today()}')
     linear_scans(args.device, args.repeats,
                  SMOKE_SCAN_SHAPES if args.smoke else SCAN_SHAPES[args.device])
     gates_and_scan(args.device, args.repeats,

@@ -12,25 +12,5 @@ if [ $# -lt 3 ]; then
     echo "usage: $0 CONFIG CHECKPOINT GPUS [test.py options...]" >&2
     exit 2
 fi
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-$root/.venv/bin/python}
-for var in GPUS NNODES NODE_RANK PORT; do
-    [[ ${!var} =~ ^[0-9]+$ ]] || { echo "$0: $var must be a number, got '${!var}'" >&2; exit 2; }
-done
-if ((GPUS < 1 || NODE_RANK >= NNODES)); then
-    echo "$0: need GPUS >= 1 and NODE_RANK < NNODES (GPUS=$GPUS NODE_RANK=$NODE_RANK NNODES=$NNODES)" >&2
-    exit 2
-fi
-command -v "$PYTHON" >/dev/null || {
-    echo "$0: no Python at '$PYTHON' (run install.sh, or set PYTHON)" >&2; exit 2; }
-
-PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --master_port="$PORT" --nproc_per_node="$GPUS" \
-    "$root/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+source "$root/tools/launch.sh"
+torchrun_script "$3" "$root/tools/test.py" "$1" "$2" --launcher pytorch "${@:4}"

@@ -18,26 +18,5 @@ if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [train.py options...]" >&2
     exit 2
 fi
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-$root/.venv/bin/python}
-for var in GPUS NNODES NODE_RANK PORT; do
-    [[ ${!var} =~ ^[0-9]+$ ]] || { echo "$0: $var must be a number, got '${!var}'" >&2; exit 2; }
-done
-if ((GPUS < 1 || NODE_RANK >= NNODES)); then
-    echo "$0: need GPUS >= 1 and NODE_RANK < NNODES (GPUS=$GPUS NODE_RANK=$NODE_RANK NNODES=$NNODES)" >&2
-    exit 2
-fi
-command -v "$PYTHON" >/dev/null || {
-    echo "$0: no Python at '$PYTHON' (run install.sh, or set PYTHON)" >&2; exit 2; }
-
-# PYTHONPATH: as MMSegmentation's scripts, so that an environment without this package
-# installed still imports it from the checkout.
-PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --master_port="$PORT" --nproc_per_node="$GPUS" \
-    "$root/tools/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+source "$root/tools/launch.sh"
+torchrun_script "$2" "$root/tools/train.py" "$1" --launcher pytorch "${@:3}"

@@ -11,22 +11,5 @@ if [ $# -lt 4 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options...]" >&2
     exit 2
 fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-$((GPUS < 8 ? GPUS : 8))}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-PYTHON=${PYTHON:-$root/.venv/bin/python}
-read -r -a srun_args <<< "${SRUN_ARGS:-}"
-
-PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" exec srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    "${srun_args[@]}" \
-    "$PYTHON" -u "$root/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher=slurm "${@:5}"
+source "$root/tools/launch.sh"
+srun_script "$1" "$2" "$root/tools/test.py" "$3" "$4" --launcher=slurm "${@:5}"

@@ -41,6 +41,39 @@ def _last_row(x, BT: tl.constexpr):
 
 
 @triton.jit
+def _program(carry_in, L, I, CHUNK, REVERSE, K: tl.constexpr, BD: tl.constexpr,
+             ACC: tl.constexpr, CARRY_IN: tl.constexpr):
+    """What program (channel block of direction k, chunk c, sequence) works on: whether k is
+    reversed (bit k of ``REVERSE``), its channel mask (BD,), the offsets of its hidden channels
+    in a ``proj`` row and of its channels in an ``h`` row (1, BD) at token 0 of its sequence,
+    its offset (BD,) in the chunk buffers (B, NC, I * K), the state it starts from (``carry_in``
+    or zero), and the first and the end step of its chunk."""
+    blocks = tl.cdiv(I, BD)
+    k = tl.program_id(0) // blocks
+    d = (tl.program_id(0) % blocks) * BD + tl.arange(0, BD)
+    c = tl.program_id(1)
+    seq = tl.program_id(2).to(tl.int64)
+    d_mask = d < I
+    proj_at = seq * L * 2 * I * K + k * 2 * I + d[None, :]
+    h_at = seq * L * I * K + k * I + d[None, :]
+    state = (seq * tl.num_programs(1) + c) * I * K + k * I + d
+    if CARRY_IN:
+        carry = tl.load(carry_in + state, mask=d_mask, other=0.).to(ACC)
+    else:
+        carry = tl.zeros([BD], ACC)
+    start = c * CHUNK
+    return (REVERSE >> k) & 1, d_mask, proj_at, h_at, state, carry, start, \
+        tl.minimum(start + CHUNK, L)
+
+
+@triton.jit
+def _store_summary(summary, state, decay, carry, d_mask, ROW):
+    """A chunk's decay product and end state into ``summary`` (2, B, NC, ROW)."""
+    tl.store(summary + state, decay, mask=d_mask)
+    tl.store(summary + tl.num_programs(2) * tl.num_programs(1) * ROW + state, carry, mask=d_mask)
+
+
+@triton.jit
 def _forward_kernel(proj, h, carry_in, summary, L, I, CHUNK, REVERSE,
                     K: tl.constexpr, BT: tl.constexpr, BD: tl.constexpr, ACC: tl.constexpr,
                     CARRY_IN: tl.constexpr, SUMMARY: tl.constexpr):
@@ -48,25 +81,12 @@ def _forward_kernel(proj, h, carry_in, summary, L, I, CHUNK, REVERSE,
     for a reversed direction.  SUMMARY: write the chunk's decay product and end state (from a
     zero state) to ``summary`` (2, B, NC, I * K) instead of ``h``; CARRY_IN: start from
     ``carry_in`` (B, NC, I * K)."""
-    blocks = tl.cdiv(I, BD)
-    k = tl.program_id(0) // blocks
-    d = (tl.program_id(0) % blocks) * BD + tl.arange(0, BD)
-    c = tl.program_id(1)
-    seq = tl.program_id(2).to(tl.int64)
-    d_mask = d < I
-    reverse = (REVERSE >> k) & 1
+    reverse, d_mask, proj_at, h_at, state, carry, start, end = _program(
+        carry_in, L, I, CHUNK, REVERSE, K, BD, ACC, CARRY_IN)
     proj_row, h_row = 2 * I * K, I * K
-    hidden_ptr = proj + seq * L * proj_row + k * 2 * I + d[None, :]
-    h_ptr = h + seq * L * h_row + k * I + d[None, :]
-    state = (seq * tl.num_programs(1) + c) * h_row + k * I + d
-
-    if CARRY_IN:
-        carry = tl.load(carry_in + state, mask=d_mask, other=0.).to(ACC)
-    else:
-        carry = tl.zeros([BD], ACC)
+    hidden_ptr = proj + proj_at
+    h_ptr = h + h_at
     decay = tl.full([BD], 1., ACC)
-    start = c * CHUNK
-    end = tl.minimum(start + CHUNK, L)
     for p0 in range(start, end, BT):
         p = p0 + tl.arange(0, BT)  # positions in scan order
         t = tl.where(reverse == 1, L - 1 - p, p).to(tl.int64)[:, None]
@@ -84,9 +104,7 @@ def _forward_kernel(proj, h, carry_in, summary, L, I, CHUNK, REVERSE,
             tl.store(h_ptr + t * h_row, h_tile.to(h.dtype.element_ty), mask=mask)
         carry = _last_row(h_tile, BT)
     if SUMMARY:
-        tl.store(summary + state, decay, mask=d_mask)
-        tl.store(summary + tl.num_programs(2) * tl.num_programs(1) * h_row + state, carry,
-                 mask=d_mask)
+        _store_summary(summary, state, decay, carry, d_mask, h_row)
 
 
 @triton.jit
@@ -95,28 +113,13 @@ def _backward_kernel(proj, h, grad_h, grad_proj, carry_in, summary, L, I, CHUNK,
                      CARRY_IN: tl.constexpr, SUMMARY: tl.constexpr):
     """As ``_forward_kernel``, for the gradient: chunk c covers the steps r = c * CHUNK, ...
     against the scan order (scan position p = L - 1 - r); the carried state is dL/db."""
-    blocks = tl.cdiv(I, BD)
-    k = tl.program_id(0) // blocks
-    d = (tl.program_id(0) % blocks) * BD + tl.arange(0, BD)
-    c = tl.program_id(1)
-    seq = tl.program_id(2).to(tl.int64)
-    d_mask = d < I
-    reverse = (REVERSE >> k) & 1
+    reverse, d_mask, proj_at, h_at, state, carry, start, end = _program(
+        carry_in, L, I, CHUNK, REVERSE, K, BD, ACC, CARRY_IN)
     step = 1 - 2 * reverse  # t(p + 1) - t(p)
     proj_row, h_row = 2 * I * K, I * K
-    hidden_ptr = proj + seq * L * proj_row + k * 2 * I + d[None, :]
-    grad_hidden_ptr = grad_proj + seq * L * proj_row + k * 2 * I + d[None, :]
-    h_ptr = h + seq * L * h_row + k * I + d[None, :]
-    grad_h_ptr = grad_h + seq * L * h_row + k * I + d[None, :]
-    state = (seq * tl.num_programs(1) + c) * h_row + k * I + d
-
-    if CARRY_IN:
-        carry = tl.load(carry_in + state, mask=d_mask, other=0.).to(ACC)
-    else:
-        carry = tl.zeros([BD], ACC)
+    hidden_ptr, grad_hidden_ptr = proj + proj_at, grad_proj + proj_at
+    h_ptr, grad_h_ptr = h + h_at, grad_h + h_at
     decay = tl.full([BD], 1., ACC)
-    start = c * CHUNK
-    end = tl.minimum(start + CHUNK, L)
     for r0 in range(start, end, BT):
         r = r0 + tl.arange(0, BT)
         p = L - 1 - r
@@ -147,9 +150,7 @@ def _backward_kernel(proj, h, grad_h, grad_proj, carry_in, summary, L, I, CHUNK,
             tl.store(grad_hidden_ptr + t * proj_row + I, grad_gate.to(out), mask=mask)
         carry = _last_row(grad_b, BT)
     if SUMMARY:
-        tl.store(summary + state, decay, mask=d_mask)
-        tl.store(summary + tl.num_programs(2) * tl.num_programs(1) * h_row + state, carry,
-                 mask=d_mask)
+        _store_summary(summary, state, decay, carry, d_mask, h_row)
 
 
 @triton.jit

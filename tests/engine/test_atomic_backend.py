@@ -8,6 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner, save_checkpoint
 
 from mmseg_visiongru.engine import AtomicLocalBackend
@@ -65,15 +66,19 @@ def test_checkpoint_hook_writes_through_the_backend(tmp_path, monkeypatch):
         put(self, obj, filepath)
 
     monkeypatch.setattr(AtomicLocalBackend, 'put', recording_put)
-    runner = Runner(
-        model=Toy(), work_dir=str(tmp_path),
-        train_dataloader=dict(dataset=[dict(inputs=torch.ones(2))] * 4, batch_size=2,
-                              sampler=dict(type='DefaultSampler', shuffle=False)),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_cfg=dict(by_epoch=False, max_iters=2),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False,
-                                           backend_args=ATOMIC)))
-    runner.train()
+    # A Runner makes its default scope ('mmengine') the current one for the whole process;
+    # restore the previous scopes afterwards, or later builds in mmseg's and mmpretrain's
+    # registries would look in mmengine's.
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        runner = Runner(
+            model=Toy(), work_dir=str(tmp_path),
+            train_dataloader=dict(dataset=[dict(inputs=torch.ones(2))] * 4, batch_size=2,
+                                  sampler=dict(type='DefaultSampler', shuffle=False)),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            train_cfg=dict(by_epoch=False, max_iters=2),
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                               by_epoch=False, backend_args=ATOMIC)))
+        runner.train()
     assert written == ['iter_1.pth', 'iter_2.pth']
     assert torch.load(tmp_path / 'iter_2.pth')['meta']['iter'] == 2  # torch's safe loader
 

@@ -1,11 +1,12 @@
 """Which implementation runs an op: one dispatch for every op in ``mmseg_visiongru.ops``.
 
-Backends: ``'cpp'``, the compiled CPU kernels (``mmseg_visiongru.ops.kernels_cpu``, float32/float64);
-``'triton'``, the GPU kernels (CUDA tensors, or CPU tensors under ``TRITON_INTERPRET=1``, which
-is how they are tested without a GPU); ``'torch'``, plain PyTorch ops on any device, the
-fallback.  By default a tensor gets the fastest backend that serves it.
+Backends: ``'cpp'``, the compiled CPU kernels (``mmseg_visiongru.ops.kernels_cpu``, float32
+and float64); ``'triton'``, the GPU kernels (CUDA tensors, or CPU tensors under
+``TRITON_INTERPRET=1``, which is how they are tested without a GPU); ``'torch'``, plain PyTorch
+ops on any device, the fallback.  By default a tensor gets the fastest backend that serves it.
 """
 import contextlib
+import importlib.util
 import os
 from typing import Iterator, Optional, Tuple
 
@@ -18,6 +19,8 @@ except ImportError:  # the package was installed without building its extension
     kernels_cpu = None
 
 BACKENDS = ('cpp', 'triton', 'torch')
+# Looked up once: the dispatch runs inside torch.compile's traced code too.
+TRITON_INSTALLED = importlib.util.find_spec('triton') is not None
 ACCUMULATE_IN_FLOAT32 = (torch.float16, torch.bfloat16)
 
 _forced: Optional[str] = None
@@ -37,14 +40,6 @@ def set_backend(name: Optional[str]) -> Iterator[None]:
         _forced = previous
 
 
-def _triton_available() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def why_not(backend: str, x: Tensor) -> Optional[str]:
     """None when ``backend`` can run on ``x``, else the reason it cannot."""
     if backend == 'cpp':
@@ -56,7 +51,7 @@ def why_not(backend: str, x: Tensor) -> Optional[str]:
             return ('the compiled extension mmseg_visiongru.ops.kernels_cpu is missing '
                     '(reinstall the package: bash install.sh)')
     elif backend == 'triton':
-        if not _triton_available():
+        if not TRITON_INSTALLED:
             return 'triton is not installed'
         if x.device.type != 'cuda' and not (x.device.type == 'cpu'
                                             and os.environ.get('TRITON_INTERPRET') == '1'):

@@ -43,8 +43,6 @@ def checkpoint(tmp_path_factory):
     """The Ti UperNet at random init (its predictions change under flips and scales)."""
     import mmseg_visiongru  # noqa: F401  (registers VisionGRU)
     from mmseg.registry import MODELS
-    from mmseg.utils import register_all_modules
-    register_all_modules()
     cfg = Config.fromfile(osp.join(ROOT, CONFIG))
     cfg.merge_from_dict(HEAD_CHANNELS)
     cfg.model.backbone.init_cfg = None

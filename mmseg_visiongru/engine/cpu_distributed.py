@@ -44,9 +44,9 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
     the model with ``device_ids``, and torch's SyncBN refuses CPU tensors once a process group
     exists.  So on a CPU-only machine: SyncBN becomes BN (identical in one process), a ``gloo``
     process group is created here (from the Slurm variables under ``srun``; the Runner then
-    skips its own ``init_dist``) and destroyed at
-    exit (left to interpreter shutdown, its threads could abort a finished run), and the model is
-    wrapped by :class:`CPUDistributedDataParallel`.
+    skips its own ``init_dist``) and destroyed at exit (left to interpreter shutdown, its
+    threads could abort a finished run), and the model is wrapped by
+    :class:`CPUDistributedDataParallel`.
     """
     if torch.cuda.is_available():
         return

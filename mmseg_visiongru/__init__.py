@@ -8,7 +8,7 @@ and mmengine only.
 """
 from .engine import allow_mmengine_checkpoints
 from .models import ConvDownsample, GRU2DBlock, MinGRU, VisionGRU
-from .ops import linear_scan
+from .ops import min_gru_scan
 from .register import register_all_modules
 
 register_all_modules()
@@ -17,5 +17,5 @@ allow_mmengine_checkpoints()
 __version__ = '0.1.0'
 __all__ = [
     'ConvDownsample', 'GRU2DBlock', 'MinGRU', 'VisionGRU', 'allow_mmengine_checkpoints',
-    'linear_scan', 'register_all_modules'
+    'min_gru_scan', 'register_all_modules'
 ]

@@ -46,10 +46,10 @@ torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 # that it is built is left out.
 step tests "$python" -m pytest tests/ops tests/models/test_cuda.py tests/models/test_compile.py \
     -q -p no:cacheprovider -s "${tests[@]}" \
-    --deselect tests/ops/test_linear_scan.py::test_compiled_kernel_is_built
+    --deselect tests/ops/test_min_gru_scan.py::test_compiled_kernel_is_built
 step benchmark_scan "$python" -m tools.analysis.benchmark_scan --device "$device" "${scan[@]}"
-step step_table "$python" -m tools.analysis.latency_memory --device "$device" \
+step step_table "$python" -m tools.analysis.step_table --device "$device" \
     --out "$out/step_table" "${steps[@]}"
-step step_table_compiled "$python" -m tools.analysis.latency_memory --device "$device" \
+step step_table_compiled "$python" -m tools.analysis.step_table --device "$device" \
     --compile --out "$out/step_table_compiled" "${compiled[@]}"
 exit $status

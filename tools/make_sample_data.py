@@ -1,16 +1,13 @@
 """Write small, learnable, procedurally generated datasets in the real datasets' layouts.
 
     python tools/make_sample_data.py --kind ade20k --out data/sample_ade20k
-    python tools/make_sample_data.py --kind ade20k-context --out data/sample_ade20k_context
     python tools/make_sample_data.py --kind imagenet --out data/sample_imagenet
 
 ``ade20k``: ``images/{training,validation}/*.jpg`` and ``annotations/{...}/*.png`` (uint8, 0 =
 ignore, ADE class ids 1..150), for ``ADE20KDataset`` with ``reduce_zero_label=True``.  Scenes are
 a wall, a floor and overlapping objects whose class is tied to shape, colour and texture; two
 classes share colour and texture and differ only in size, so a pixel's class needs context well
-beyond a 3x3 patch.  ``ade20k-context``: the same layout and scenes, plus identical grey disks in
-the lower half whose class (rock or cushion) is told only by the colour of a ceiling strip at the
-top of the image, at least 40% of the image side away.  ``imagenet``: ``{train,val}/<wnid>/*.JPEG`` plus ``meta/{train,val}.txt``
+beyond a 3x3 patch.  ``imagenet``: ``{train,val}/<wnid>/*.JPEG`` plus ``meta/{train,val}.txt``
 and ``meta/classes.txt`` for mmpretrain's ``ImageNet``.  Deterministic given ``--seed``.
 """
 import argparse
@@ -34,11 +31,6 @@ OBJECTS = {
     11: ('cabinet', 'rect', (220, 200, 40), 'checker', (0.3, 0.42)),
     37: ('lamp', 'disk', (150, 60, 200), 'stripes', (0.1, 0.18)),
 }
-
-# The context task: a ceiling strip whose colour names the class of every grey disk.
-CEILING = 6
-CONTEXT_CUES = {35: (90, 140, 250), 40: (250, 200, 80)}  # rock: cold light, cushion: warm light
-CEILING_HEIGHT = 0.08  # of the image side
 
 # ImageNet-layout classes combine these cues (see ``imagenet_cue``).
 SHAPES = ('disk', 'rect', 'triangle')
@@ -83,12 +75,8 @@ def finish(image, rng):
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def ade20k_scene(rng, size, context=False):
-    """One ``size`` x ``size`` scene: an RGB uint8 image and its uint8 label map.
-
-    With ``context``, a ceiling strip of one of the ``CONTEXT_CUES`` colours tops the scene and
-    one to three grey disks, all of the cue's class, lie in its lower half.
-    """
+def ade20k_scene(rng, size):
+    """One ``size`` x ``size`` scene: an RGB uint8 image and its uint8 label map."""
     yy, xx = np.mgrid[:size, :size]
     image = np.empty((size, size, 3), np.float32)
     label = np.full((size, size), WALL, np.uint8)
@@ -111,37 +99,24 @@ def ade20k_scene(rng, size, context=False):
         mask = shape_mask(shape, yy - cy, xx - cx, r)
         label[mask] = class_id
         paint(image, mask, colour, texture(tex, yy, xx, rng), rng)
-    if context:
-        class_id = rng.choice(list(CONTEXT_CUES))
-        ceiling = yy < round(size * CEILING_HEIGHT)
-        label[ceiling] = CEILING
-        paint(image, ceiling, CONTEXT_CUES[class_id], np.full(yy.shape, 0.5, np.float32), rng)
-        for _ in range(rng.integers(1, 4)):
-            r = rng.uniform(0.08, 0.13) * size
-            cy, cx = rng.uniform(size / 2 + r, size - r), rng.uniform(r, size - r)
-            mask = shape_mask('disk', yy - cy, xx - cx, r)
-            label[mask] = class_id
-            paint(image, mask, (128, 128, 128), texture('noise', yy, xx, rng), rng)
     return finish(image, rng), label
 
 
-def make_ade20k(out, seed=0, num_train=48, num_val=12, size=128, context=False):
-    """Write an ADE20K-layout dataset under ``out`` (``context``: the context task); return a
-    one-line summary."""
+def make_ade20k(out, seed=0, num_train=48, num_val=12, size=128):
+    """Write an ADE20K-layout dataset under ``out``; return a one-line summary."""
     rng = np.random.default_rng(seed)
     for split, count, stem in (('training', num_train, 'train'),
                                ('validation', num_val, 'val')):
         os.makedirs(osp.join(out, 'images', split), exist_ok=True)
         os.makedirs(osp.join(out, 'annotations', split), exist_ok=True)
         for i in range(count):
-            image, label = ade20k_scene(rng, size, context)
+            image, label = ade20k_scene(rng, size)
             name = f'ADE_{stem}_{i + 1:08d}'
             Image.fromarray(image).save(osp.join(out, 'images', split, name + '.jpg'),
                                         quality=JPEG_QUALITY)
             Image.fromarray(label, mode='L').save(
                 osp.join(out, 'annotations', split, name + '.png'))
-    kind = 'context scenes' if context else 'scenes'
-    return f'{num_train} training and {num_val} validation {kind} ({size}x{size}) in {out}'
+    return f'{num_train} training and {num_val} validation scenes ({size}x{size}) in {out}'
 
 
 def imagenet_cue(index):
@@ -191,7 +166,7 @@ def make_imagenet(out, seed=0, num_classes=10, num_train=24, num_val=6, size=64)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--kind', required=True, choices=['ade20k', 'ade20k-context', 'imagenet'])
+    parser.add_argument('--kind', required=True, choices=['ade20k', 'imagenet'])
     parser.add_argument('--out', required=True, help='output folder (files are overwritten)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num-train', type=int, help='training images (per class: imagenet)')
@@ -204,9 +179,7 @@ def main(argv=None):
         parser.error('--num-classes applies to --kind imagenet only')
     options = {k: v for k, v in vars(args).items()
                if k in ('num_classes', 'num_train', 'num_val', 'size') and v is not None}
-    make = make_imagenet
-    if args.kind.startswith('ade20k'):
-        make, options['context'] = make_ade20k, args.kind == 'ade20k-context'
+    make = make_ade20k if args.kind == 'ade20k' else make_imagenet
 
     try:
         print(make(args.out, args.seed, **options))

@@ -2,7 +2,7 @@
 # The main job, end to end on generated sample data (a few minutes on 2 CPU cores):
 # make an ADE20K-layout sample dataset, train UperNet + VisionGRU-Ti on it, evaluate the
 # checkpoint (per-class IoU table and mIoU), and write prediction overlays to look at.
-# For the real ADE20K, see README.md ("Real data").
+# For the real ADE20K, see README.md ("ADE20K segmentation").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 py=.venv/bin/python

@@ -18,14 +18,6 @@ def miou(output):
     return float(values[-1])
 
 
-@pytest.fixture(scope='module')
-def trained(ade_sample, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('train'))
-    run(PYTHON, 'tools/train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
-        *small_run_options(ade_sample, 24))
-    return work_dir
-
-
 def test_real_ti_config_trains_and_loss_falls(trained):
     values = list(losses(trained).values())
     assert len(values) == 24

@@ -1,7 +1,6 @@
 """The CPU latency/memory benchmark (tools.analysis.cpu_worker, .sweep): the worker protocol,
 measured peak memory, the 'does not fit' paths and the scaling fit (no timed assertions)."""
 from tools.analysis import cpu_worker, sweep
-from tools.analysis.report import write_csv
 
 KEYS = {'model', 'mode', 'size', 'pixels', 'status', 'n', 'median_s', 'min_s', 'peak_mib',
         'baseline_mib', 'note'}
@@ -36,13 +35,3 @@ def test_fit_prediction_and_tables():
     text = sweep.tables(rows, ['visiongru-ti', 'deit-s'])
     assert '| 1024 | 1.05 (1) | 2.10 (1) |' in text and 'n/f (memory)' in text
     assert '| deit-s | eval | 1.00 | 1.00 | 2.00 | 2.00 | 1024 | 2048: memory x |' in text
-
-
-def test_csv_round_trip(tmp_path):
-    rows = [dict(model='visiongru-ti', mode='train', size=256, pixels=256**2, status='ok', n=2,
-                 median_s=1.5, min_s=1.25, peak_mib=394., baseline_mib=80.5, note=''),
-            dict(model='deit-s', mode='train', size=2048, pixels=2048**2, status='time', n=0,
-                 median_s=None, min_s=None, peak_mib=None, baseline_mib=12., note='killed')]
-    path = tmp_path / 'latency_memory.csv'
-    write_csv(rows, path)
-    assert sweep.load(path) == rows

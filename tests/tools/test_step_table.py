@@ -1,11 +1,11 @@
-"""The step table (tools.analysis.step_table, ``latency_memory --device cuda``) run on the CPU:
-the same functions with perf_counter timing instead of CUDA events, tiny shapes."""
+"""The step table (tools.analysis.step_table) run on the CPU: the same functions with
+perf_counter timing instead of CUDA events, tiny shapes."""
 import contextlib
 
 import pytest
 
 import mmseg_visiongru.ops
-from tools.analysis import latency_memory, step_table
+from tools.analysis import step_table
 
 from ..helpers import PYTHON, run
 
@@ -57,12 +57,12 @@ def test_cli_on_the_cpu_without_mmcv_ops(tmp_path):
     with mmcv-lite): it must not need mmseg's models.  Every default model but VisionGRU-B (the
     same class as Ti, twice the build time)."""
     hide = ("import sys; sys.modules['mmcv._ext'] = None; "
-            "from tools.analysis.latency_memory import main; main(sys.argv[1:]); "
+            "from tools.analysis.step_table import main; main(sys.argv[1:]); "
             "assert 'mmseg.models' not in sys.modules")
     models = [m for m in step_table.MODELS if m != 'visiongru-b']
-    out = run(PYTHON, '-c', hide, '--shapes', '32x1', '--models', *models, '--repeats', '1',
-              '--warmup', '0', '--out', str(tmp_path))
-    text = (tmp_path / 'latency_memory.md').read_text()
+    out = run(PYTHON, '-c', hide, '--device', 'cpu', '--shapes', '32x1', '--models', *models,
+              '--repeats', '1', '--warmup', '0', '--out', str(tmp_path))
+    text = (tmp_path / 'step_table.md').read_text()
     assert text.strip() in out
     assert '32x32, batch 1' in text and 'torch ' in text
     for model in models:
@@ -72,6 +72,6 @@ def test_cli_on_the_cpu_without_mmcv_ops(tmp_path):
     assert (tmp_path / 'step_table.csv').read_text().count('\n') == 1 + 3 * len(models)
 
 
-def test_cli_refuses_segmentors_in_the_step_table():
+def test_cli_refuses_segmentors():
     with pytest.raises(SystemExit):
-        latency_memory.parse_args(['--device', 'cuda', '--models', 'upernet-swin-t'])
+        step_table.main(['--device', 'cpu', '--models', 'upernet-swin-t'])

@@ -2,11 +2,12 @@
 root as modules, e.g. ``.venv/bin/python -m tools.analysis.complexity``.
 
 Commands: ``complexity`` (parameters, GMACs), ``latency_memory`` (time and peak memory against
-input size on the CPU, the UperNet training step, a profile; ``--device cuda``: the GPU step
-table), ``trainability`` (UperNet trained from scratch side by side), ``context_probe`` (linear
-probes of the context task's cue), ``benchmark_scan`` (the scan kernels).
+input size on the CPU, the UperNet training step, a profile), ``step_table`` (training step,
+eval and memory per backbone and shape: the GPU table), ``benchmark_scan`` (the minGRU op's
+backends), ``compare_swin`` (UperNet + VisionGRU-Ti against UperNet + Swin-T trained from
+scratch).
 
-Shared: ``models`` (the one model table), ``report`` (markdown and CSV), ``timing`` (a step, a
+Shared: ``models`` (the one model table), ``report`` (markdown tables), ``timing`` (a run, a
 timer), ``released_layout`` (the authors' model layout).
 """
 import os.path as osp

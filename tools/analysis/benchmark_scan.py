@@ -3,10 +3,7 @@
     .venv/bin/python -m tools.analysis.benchmark_scan                 # CPU
     python -m tools.analysis.benchmark_scan --device cuda             # GPU
 
-1. ``linear_scan``, ``h_t = a_t h_{t-1} + b_t``, with inputs from a minGRU (a = 1 - z,
-   b = z * g(hidden)), so the log-space scan, which needs b > 0, runs on the same numbers:
-   our kernel, the doubling scan, the log-space scan and the sequential loop, forward+backward.
-2. ``min_gru_scan``, minGRU's gates and scan of both directions of a 2DGRU block, on every
+``min_gru_scan``, minGRU's gates and scan of both directions of a 2DGRU block, on every
    backend that serves the device, against the authors' formulation (log space, autograd) and,
    where ``fla-core`` is installed, flash-linear-attention's Triton HGRN kernel
    (``chunk_hgrn``: the same recurrence, ``h_t = exp(g_t) h_{t-1} + x_t``, gates computed
@@ -19,23 +16,18 @@ on the GPU).  Errors are max |h - h_ref| / max |h_ref| of the float32 forward ag
 The tables are printed as markdown.
 """
 import argparse
-import statistics
 from datetime import date
 from typing import Callable, Dict
 
 import torch
 import torch.nn.functional as F
 
-from mmseg_visiongru.ops import (BACKENDS, candidate, linear_scan, min_gru_log_space,
-                                 min_gru_scan, scan_doubling, scan_log_space, scan_loop)
+from mmseg_visiongru.ops import BACKENDS, candidate, min_gru_log_space, min_gru_scan
 from mmseg_visiongru.ops.backend import why_not
 
 from .report import write_table
-from .timing import seconds
+from .timing import interleaved
 
-# (B, L, D) of section 1.
-SCAN_SHAPES = {'cpu': {'B=2, L=16384, D=64': (2, 16384, 64)},
-               'cuda': {'B=16, L=16384, D=144': (16, 16384, 144)}}
 # (B, L, I) of minGRU's gates and scan in VisionGRU-Ti's 2DGRU blocks.
 GATE_SHAPES = {
     'cpu': {'stage 1 @ 512x512, batch 1 (L=16384, I=144)': (1, 16384, 144),
@@ -45,18 +37,7 @@ GATE_SHAPES = {
              'stage 1 @ 2048x2048, batch 1 (L=262144, I=144)': (1, 262144, 144)},
 }
 # --smoke: tiny shapes, to check the script itself on any machine.
-SMOKE_SCAN_SHAPES = {'B=2, L=256, D=8': (2, 256, 8)}
 SMOKE_GATE_SHAPES = {'B=2, L=256, I=8': (2, 256, 8)}
-
-
-def interleaved(runs: Dict[str, Callable[[], None]], device: str,
-                repeats: int) -> Dict[str, float]:
-    """Median seconds of each run, the runs alternating round by round after a warm-up."""
-    times = {name: [] for name in runs}
-    for _ in range(repeats + 1):
-        for name, fn in runs.items():
-            times[name].append(seconds(fn, device))
-    return {name: statistics.median(t[1:]) for name, t in times.items()}
 
 
 def rel_err(h: torch.Tensor, ref: torch.Tensor) -> float:
@@ -67,35 +48,6 @@ def fwd_bwd(fn, *inputs):
     """A run of forward+backward of ``fn`` on fresh leaves of ``inputs``."""
     leaves = [x.detach().requires_grad_() for x in inputs]
     return lambda: fn(*leaves).sum().backward()
-
-
-def linear_scans(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
-    rows = []
-    for title, (B, L, D) in shapes.items():
-        gen = torch.Generator().manual_seed(0)
-        gate, hidden = torch.randn(2, B, L, D, generator=gen).to(device)
-        a, b = (-gate).sigmoid(), gate.sigmoid() * candidate(hidden)
-        ref = linear_scan(a.double(), b.double(), backend='torch')
-        methods = {'linear_scan': (linear_scan, (a, b)),
-                   'doubling scan (torch ops)': (scan_doubling, (a, b)),
-                   'log-space scan': (scan_log_space, (a.log(), b.log())),
-                   'sequential loop': (scan_loop, (a, b))}
-        errors = {}
-        with torch.no_grad():
-            for name, (fn, inputs) in methods.items():
-                errors[name] = rel_err(fn(*inputs), ref)
-        loop = methods.pop('sequential loop')
-        times = interleaved({name: fwd_bwd(fn, *inputs) for name, (fn, inputs)
-                             in methods.items()}, device, repeats)
-        times['sequential loop'] = interleaved({'loop': fwd_bwd(loop[0], *loop[1])}, device,
-                                               1)['loop']
-        rows += [dict(shape=title, method=name, ms=t * 1e3, loop=times['sequential loop'] / t,
-                      log=times['log-space scan'] / t, error=errors[name])
-                 for name, t in times.items()]
-    print('\nlinear_scan, forward+backward\n')
-    print(write_table(rows, ['shape', 'method', ('ms', 'fwd+bwd ms', '{:.2f}'),
-                             ('loop', 'vs loop', '{:.1f}x'), ('log', 'vs log-space', '{:.1f}x'),
-                             ('error', 'rel. error', '{:.1e}')]))
 
 
 def authors_log_space(proj: torch.Tensor) -> torch.Tensor:
@@ -178,8 +130,6 @@ def main():
     name = torch.cuda.get_device_name() if args.device == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
     print(f'torch {torch.__version__}, {name}; {date.today()}')
-    linear_scans(args.device, args.repeats,
-                 SMOKE_SCAN_SHAPES if args.smoke else SCAN_SHAPES[args.device])
     gates_and_scan(args.device, args.repeats,
                    SMOKE_GATE_SHAPES if args.smoke else GATE_SHAPES[args.device])
 

@@ -14,12 +14,12 @@ import functools
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
+from .complexity import SCAN_OP
 from .models import build, segmentor
 from .report import write_table
 from .timing import run
 from .upernet_step import fake_batch, train_step
 
-SCAN_OP = 'mmseg_visiongru::min_gru_scan'
 GLUE = 'block glue (norm reshape, transposes, residual adds)'
 MIN_GRU = 'minGRU projections (both directions)'
 PARTS = {'norm': 'LayerNorm (norm)', 'dw_conv': 'dwconv 3x3', 'norm2': 'LayerNorm (norm2)',

@@ -8,7 +8,7 @@ row returning the cell's text; a plain string ``key`` is ``(key, key, '{}')``.  
 import csv
 import os
 import os.path as osp
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Callable, Iterable, List, Optional, Sequence, Union
 
 Column = Union[str, tuple]
 
@@ -56,12 +56,3 @@ def write_csv(rows: Sequence[dict], path: str, fields: Optional[List[str]] = Non
         writer = csv.DictWriter(f, fieldnames=fields or list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-
-
-def read_csv(path: str, types: Optional[Dict[str, type]] = None) -> List[dict]:
-    """The rows of a CSV written by :func:`write_csv`: ``types`` converts named columns, an
-    empty cell in one of them is ``None``; other columns stay strings."""
-    types = types or {}
-    with open(path, newline='') as f:
-        return [{k: (types[k](v) if v != '' else None) if k in types else v
-                 for k, v in row.items()} for row in csv.DictReader(f)]

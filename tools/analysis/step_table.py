@@ -1,6 +1,8 @@
 """The step table: training step (fp32, bf16 autocast), eval and peak training memory of
-backbones at a few (size, batch) shapes, on one device, in one process
-(``python -m tools.analysis.latency_memory --device cuda``).
+backbones at a few (size, batch) shapes, on one device, in one process.
+
+    python -m tools.analysis.step_table [--device cuda] [--models M ...]
+        [--shapes 512x16 1024x4 2048x1] [--repeats 8] [--warmup 2] [--compile] [--out DIR]
 
 A training step is forward + backward of ``sum(mean(out_i))`` (``tools.analysis.timing.run``),
 no optimizer; eval is the forward under ``no_grad``.  Each is the median of ``repeats`` runs after
@@ -13,13 +15,16 @@ A model name may carry a backend, ``visiongru-ti:torch``: the model then runs wi
 default backend (Triton on CUDA, the compiled kernel on the CPU).  Only mmpretrain backbones,
 the core of ``mmseg_visiongru`` and the authors' layout are built: no mmseg, no mmcv ops.
 """
+import argparse
+import os.path as osp
 import platform
+from datetime import date
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 
 from .models import BACKBONES, build
-from .report import write_table
+from .report import write_csv, write_table, write_text
 from .timing import repeat, run, summary
 
 SHAPES = [(512, 16), (1024, 4), (2048, 1)]
@@ -148,3 +153,30 @@ def environment(device) -> str:
         extra = ''
     return (f'{name}, torch {torch.__version__}{extra}, float32 matmul precision '
             f'{torch.get_float32_matmul_precision()}')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--models', nargs='+', default=MODELS, metavar='MODEL',
+                        help=f'any of {", ".join(BACKBONES)}; MODEL:BACKEND forces the minGRU '
+                        "op's backend, e.g. visiongru-ti:torch")
+    parser.add_argument('--shapes', nargs='+', type=parse_shape, default=SHAPES,
+                        metavar='SIDExBATCH')
+    parser.add_argument('--repeats', type=int, default=8, help='timed runs')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed runs first')
+    parser.add_argument('--compile', action='store_true', help='torch.compile each model')
+    parser.add_argument('--out', default='work_dirs/step_table')
+    args = parser.parse_args(argv)
+    for spec in args.models:
+        if spec.partition(':')[0] not in BACKBONES:
+            parser.error(f'unknown model {spec!r}; choose from {", ".join(BACKBONES)}')
+    rows = sweep(args.models, args.shapes, args.device, args.repeats, args.warmup, args.compile)
+    write_csv(rows, osp.join(args.out, 'step_table.csv'))
+    text = f'{environment(args.device)}; {date.today()}\n{table(rows)}'
+    write_text(osp.join(args.out, 'step_table.md'), text + '\n')
+    print(text)
+
+
+if __name__ == '__main__':
+    main()

@@ -11,16 +11,7 @@ import time
 import numpy as np
 
 from .cpu_worker import measure
-from .report import read_csv, write_table
-
-TYPES = dict(size=int, pixels=int, n=int, median_s=float, min_s=float, peak_mib=float,
-             baseline_mib=float)
-
-
-def load(path) -> list:
-    """The rows of a ``latency_memory.csv``, typed as :func:`sweep` returns them."""
-    return read_csv(path, TYPES)
-
+from .report import write_table
 
 def _points(rows, model, mode, key, min_size=0):
     return [(r['pixels'], r[key]) for r in rows if r['model'] == model and r['mode'] == mode

@@ -7,7 +7,7 @@ on other devices with ``time.perf_counter``.
 """
 import statistics
 import time
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
@@ -46,6 +46,17 @@ def repeat(fn: Callable[[], object], repeats: int, warmup: int, device='cpu') ->
     if torch.device(device).type == 'cuda':
         torch.cuda.synchronize(device)
     return [seconds(fn, device) for _ in range(repeats)]
+
+
+def interleaved(runs: Dict[str, Callable[[], object]], device: str,
+                repeats: int) -> Dict[str, float]:
+    """Median seconds of each run, the runs alternating round by round after a warm-up round
+    (so they share the machine's noise)."""
+    times = {name: [] for name in runs}
+    for _ in range(repeats + 1):
+        for name, fn in runs.items():
+            times[name].append(seconds(fn, device))
+    return {name: statistics.median(t[1:]) for name, t in times.items()}
 
 
 def summary(times: List[float]) -> dict:

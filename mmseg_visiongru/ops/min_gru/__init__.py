@@ -1,4 +1,8 @@
-from .naive import candidate, min_gru_log_space, min_gru_scan_naive
+from .doubling import scan_doubling
+from .naive import candidate, min_gru_log_space, min_gru_scan_naive, scan_log_space, scan_loop
 from .op import min_gru_scan
 
-__all__ = ['candidate', 'min_gru_log_space', 'min_gru_scan', 'min_gru_scan_naive']
+__all__ = [
+    'candidate', 'min_gru_log_space', 'min_gru_scan', 'min_gru_scan_naive', 'scan_doubling',
+    'scan_log_space', 'scan_loop'
+]

@@ -6,7 +6,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..linear_scan import scan_log_space, scan_loop
+
+def scan_loop(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
+    """``h_t = a_t h_{t-1} + b_t`` along dim 1 of (B, L, D) exactly as written, one step per
+    token, from ``h = 0`` (autograd-friendly)."""
+    h = torch.zeros_like(b[:, 0])
+    steps = range(a.shape[1] - 1, -1, -1) if reverse else range(a.shape[1])
+    out = [None] * a.shape[1]
+    for t in steps:
+        h = a[:, t] * h + b[:, t]
+        out[t] = h
+    return torch.stack(out, dim=1)
+
+
+def scan_log_space(log_a: Tensor, log_b: Tensor) -> Tensor:
+    """The log-space scan of minGRU code (Heinsen 2023), for a > 0 and b > 0:
+    ``h_t = exp(a*_t + logcumsumexp(log b - a*)_t)`` with ``a* = cumsum(log a)``."""
+    a_star = torch.cumsum(log_a, dim=1)
+    return torch.exp(a_star + torch.logcumsumexp(log_b - a_star, dim=1))
 
 
 def candidate(hidden: Tensor) -> Tensor:

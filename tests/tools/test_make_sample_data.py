@@ -102,32 +102,7 @@ def test_ade20k_classes_are_told_apart_by_colour_or_size(ade):
     assert 4 * np.median(areas[BOX]) < np.median(areas[CABINET])
 
 
-def test_ade20k_context_classes_are_told_only_by_the_far_ceiling():
-    """Context scenes: every grey disk takes the class named by the ceiling's colour, the two
-    classes look the same, and each disk lies at least 40% of the image side below the ceiling."""
-    size, rng = 64, np.random.default_rng(2)
-    cues = sample_data.CONTEXT_CUES
-    disk_colours, seen = {k: [] for k in cues}, set()
-    for _ in range(40):
-        image, label = sample_data.ade20k_scene(rng, size, context=True)
-        ceiling = label == sample_data.CEILING
-        assert ceiling[:round(size * sample_data.CEILING_HEIGHT)].all() and \
-            ceiling.sum() == size * round(size * sample_data.CEILING_HEIGHT)
-        cue = image[ceiling].mean(0)
-        cue /= np.linalg.norm(cue)
-        named = max(cues, key=lambda k: cue @ np.array(cues[k]) / np.linalg.norm(cues[k]))
-        present = set(np.unique(label).tolist()) & set(cues)
-        assert present == {named}
-        rows = np.nonzero(label == named)[0]
-        assert rows.min() - size * sample_data.CEILING_HEIGHT >= 0.4 * size
-        disk_colours[named].append(image[label == named].mean(0))
-        seen.add(named)
-    assert seen == set(cues)
-    rock, cushion = (np.mean(disk_colours[k], 0) for k in cues)
-    assert np.linalg.norm(rock - cushion) < 10
-
-
-@pytest.mark.parametrize('kind', ['ade20k', 'ade20k-context', 'imagenet'])
+@pytest.mark.parametrize('kind', ['ade20k', 'imagenet'])
 def test_same_seed_same_bytes_other_seed_differs(kind, tmp_path):
     for name, seed in (('a', 0), ('b', 0), ('c', 1)):
         sample_data.main(['--kind', kind, '--out', str(tmp_path / name), '--seed', str(seed),

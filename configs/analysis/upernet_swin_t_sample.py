@@ -1,8 +1,8 @@
-# Swin-T in place of VisionGRU-Ti, same recipe: mmseg's UperNet Swin-T backbone
-# (mmseg::_base_/models/upernet_swin.py) without stochastic depth (from scratch and this short,
-# it only slows learning, as for VisionGRU), no weight decay on its position tables (as mmseg's
-# Swin configs).
-_base_ = './visiongru-ti.py'
+# The sample-data recipe with Swin-T in place of VisionGRU-Ti, for `tools.analysis.compare_swin`:
+# mmseg's UperNet Swin-T backbone (mmseg::_base_/models/upernet_swin.py) without stochastic depth
+# (from scratch and this short, it only slows learning, as for VisionGRU), no weight decay on its
+# position tables (as mmseg's Swin configs).
+_base_ = '../quickstart_upernet_visiongru_ti_sample.py'
 
 model = dict(
     backbone=dict(

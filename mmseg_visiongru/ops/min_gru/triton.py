@@ -17,7 +17,7 @@ tile scan), reads ``h`` (saved by the op: the output projection keeps it anyway)
 ``dL/da_t = dL/db_t h_{t-1}``, and writes ``dL/dproj`` by the chain rule through the gates.
 """
 import functools
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import triton
@@ -174,43 +174,57 @@ def _multiprocessors(device: torch.device) -> int:
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def default_num_chunks(device: torch.device, programs: int, length: int) -> int:
+class Plan(NamedTuple):
+    """A launch: grid (K * channel blocks, chunks, B), width I, chunk length in tokens, and
+    the kernels' constexprs and launch options."""
+    grid: Tuple[int, int, int]
+    I: int
+    chunk: int
+    meta: dict
+
+
+def default_num_chunks(multiprocessors: Optional[int], programs: int, length: int) -> int:
     """Chunks per sequence: one while the (sequence, channel block) programs fill every
     multiprocessor, else enough for about two programs per multiprocessor (chunks of at least
-    16 tiles).  Always one off the GPU (the interpreter)."""
-    if device.type != 'cuda':
+    16 tiles).  Always one off the GPU (``multiprocessors`` None: the interpreter)."""
+    if multiprocessors is None or programs >= multiprocessors:
         return 1
-    sms = _multiprocessors(device)
-    if programs >= sms:
-        return 1
-    return max(1, min(triton.cdiv(2 * sms, programs), triton.cdiv(length, 16 * BLOCK_T)))
+    return max(1, min(triton.cdiv(2 * multiprocessors, programs),
+                      triton.cdiv(length, 16 * BLOCK_T)))
 
 
-def _plan(proj: Tensor, reverse: Sequence[bool], num_chunks: Optional[int]):
-    """Launch geometry: (grid, width I, chunk length, the chunk state buffers or None)."""
-    B, L, width = proj.shape
+def plan(B: int, L: int, width: int, reverse: Sequence[bool], dtype: torch.dtype,
+         multiprocessors: Optional[int], num_chunks: Optional[int] = None) -> Plan:
+    """The launch for ``proj`` (B, L, width) of ``dtype`` on a GPU with ``multiprocessors``
+    (None off the GPU); ``num_chunks`` overrides ``default_num_chunks``."""
     K = len(reverse)
     I = width // (2 * K)
     blocks = K * triton.cdiv(I, BLOCK_D)
     if num_chunks is None:
-        num_chunks = default_num_chunks(proj.device, B * blocks, L)
+        num_chunks = default_num_chunks(multiprocessors, B * blocks, L)
     chunk = triton.cdiv(triton.cdiv(L, num_chunks), BLOCK_T) * BLOCK_T
     num_chunks = triton.cdiv(L, chunk)
     if B > 65535 or num_chunks > 65535:
         raise ValueError(f'min_gru_scan (triton): batch {B} or chunk count {num_chunks} is over '
                          "the grid's 65535; split the batch")
-    acc = torch.float64 if proj.dtype == torch.float64 else torch.float32
-    buffers = None
-    if num_chunks > 1:
-        buffers = (proj.new_empty(B, num_chunks, I * K, dtype=acc),
-                   proj.new_empty(2, B, num_chunks, I * K, dtype=acc))
-    return (blocks, num_chunks, B), I, chunk, buffers
-
-
-def _meta(proj: Tensor, reverse: Sequence[bool]) -> dict:
-    return dict(REVERSE=sum(1 << k for k, r in enumerate(reverse) if r), K=len(reverse),
+    meta = dict(REVERSE=sum(1 << k for k, r in enumerate(reverse) if r), K=K,
                 BT=BLOCK_T, BD=BLOCK_D,
-                ACC=tl.float64 if proj.dtype == torch.float64 else tl.float32)
+                ACC=tl.float64 if dtype == torch.float64 else tl.float32,
+                num_warps=4, num_stages=3)
+    return Plan((blocks, num_chunks, B), I, chunk, meta)
+
+
+def _plan(proj: Tensor, reverse: Sequence[bool], num_chunks: Optional[int]):
+    """The launch for ``proj`` and its chunk state buffers (None for one chunk)."""
+    sms = _multiprocessors(proj.device) if proj.device.type == 'cuda' else None
+    p = plan(*proj.shape, reverse, proj.dtype, sms, num_chunks)
+    buffers = None
+    if p.grid[1] > 1:
+        B, NC, acc = p.grid[2], p.grid[1], torch.float64 if proj.dtype == torch.float64 \
+            else torch.float32
+        buffers = (proj.new_empty(B, NC, p.I * len(reverse), dtype=acc),
+                   proj.new_empty(2, B, NC, p.I * len(reverse), dtype=acc))
+    return p, buffers
 
 
 def _carry_across_chunks(buffers, grid) -> None:
@@ -227,8 +241,7 @@ def forward(proj: Tensor, reverse: Sequence[bool], num_chunks: Optional[int] = N
     h = proj.new_empty(B, L, width // 2)
     if h.numel() == 0:
         return h
-    grid, I, chunk, buffers = _plan(proj, reverse, num_chunks)
-    meta = _meta(proj, reverse)
+    (grid, I, chunk, meta), buffers = _plan(proj, reverse, num_chunks)
     if buffers is not None:
         _forward_kernel[grid](proj, h, h, buffers[1], L, I, chunk, CARRY_IN=False,
                               SUMMARY=True, **meta)
@@ -246,8 +259,7 @@ def backward(proj: Tensor, h: Tensor, grad_h: Tensor, reverse: Sequence[bool],
     grad_proj = torch.empty_like(proj)
     if grad_proj.numel() == 0:
         return grad_proj
-    grid, I, chunk, buffers = _plan(proj, reverse, num_chunks)
-    meta = _meta(proj, reverse)
+    (grid, I, chunk, meta), buffers = _plan(proj, reverse, num_chunks)
     L = proj.shape[1]
     if buffers is not None:
         _backward_kernel[grid](proj, h, grad_h, grad_proj, h, buffers[1], L, I, chunk,

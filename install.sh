@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent installer: creates/updates .venv/ at the repo root with the full OpenMMLab stack
-# (torch, torchvision, mmcv with ops, mmengine, mmseg, mmpretrain) and this package (editable).
+# (torch, torchvision, mmcv with ops, mmengine, mmseg, mmpretrain) and this package (editable),
+# and compiles the package's CPU kernel into its per-machine cache (otherwise done on first use).
 # A second run on a ready machine only compares a stamp and exits within seconds.
+# Into an environment of your own: `pip install .` instead (docs/install.md).
 #
 #     bash install.sh [--dry-run]
 #
@@ -10,7 +12,8 @@
 #             python3).  To switch an existing .venv to another Python, remove .venv first.
 #   MAX_JOBS  parallel compile jobs for mmcv's ops and this package's kernels (default: the
 #             number of cores).
-#   MMSEG_VISIONGRU_CACHE  where the built mmcv wheel is kept (default ~/.cache/mmseg-visiongru).
+#   MMSEG_VISIONGRU_CACHE  where the built mmcv wheel and CPU kernel are kept (default
+#             ~/.cache/mmseg-visiongru).
 # --dry-run prints what would be used (Python, jobs, mmcv wheel cache) and installs nothing.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,7 +59,8 @@ cache=$cache/mmcv-2.1.0-torch2.14.1-cp${major}${minor}
 
 stamp="$venv/.install-stamp"
 want=$( (echo "python $version"
-         cat install.sh tools/build_mmcv.sh requirements/*.txt setup.py mmseg_visiongru/ops/csrc/*) \
+         cat install.sh tools/build_mmcv.sh requirements/*.txt pyproject.toml \
+             mmseg_visiongru/ops/csrc/*.{cpp,h,py}) \
         | sha256sum | cut -d' ' -f1)
 up_to_date() {
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$py" -c "import mmseg_visiongru" 2>/dev/null
@@ -78,15 +82,17 @@ echo "[install] setting up $venv with Python $version, MAX_JOBS=$MAX_JOBS" \
     "(a cold install builds mmcv once per machine: ~15 min on 2 cores)" >&2
 [ -x "$py" ] || "$base" -m venv "$venv"
 pip() { "$py" -m pip --disable-pip-version-check --quiet "$@"; }
-# pip 25.3: the venv's bundled pip (23.x) installs `-e .` via `setup.py develop`, which
-# setuptools 80 re-runs in an isolated build without torch; pip 25 builds it in place (PEP 660).
 pip install "pip==25.3"
 pip install -r requirements/build.txt "torch==2.14.1" "torchvision==0.29.1"
 wheel=$(tools/build_mmcv.sh "$py" "$cache")
-pip install "$wheel" -r requirements/runtime.txt
+requirements=(-r requirements/runtime.txt)
+[ -f requirements/deploy.txt ] && requirements+=(-r requirements/deploy.txt)
+pip install "$wheel" "${requirements[@]}"
 pip install --no-deps --no-build-isolation -e .
 "$py" -c "import mmcv.ops, mmseg.models, mmpretrain.models, mmseg_visiongru" \
     || die "FAILED: the stack does not import"
+"$py" -c "from mmseg_visiongru.ops.csrc import kernels; assert kernels() is not None" \
+    || die "FAILED: the CPU kernel does not build (the warning above names why)"
 echo "$want" > "$stamp"
 # What this machine got: torch's build and whether it sees a GPU (README: "On a GPU machine").
 "$py" -c "import torch; print(f'[install] torch {torch.__version__}, CUDA build ' \

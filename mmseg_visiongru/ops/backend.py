@@ -1,29 +1,49 @@
 """Which implementation runs an op: one dispatch for every op in ``mmseg_visiongru.ops``.
 
-Backends: ``'cpp'``, the compiled CPU kernels (``mmseg_visiongru.ops.kernels_cpu``, float32
-and float64); ``'triton'``, the GPU kernels (CUDA tensors, or CPU tensors under
-``TRITON_INTERPRET=1``, which is how they are tested without a GPU); ``'torch'``, plain PyTorch
-ops on any device, the fallback.  By default a tensor gets the fastest backend that serves it.
+Backends: ``'cpp'``, the CPU kernel (``csrc/``, compiled on first use; float32 and float64);
+``'triton'``, the GPU kernels (CUDA tensors, or CPU tensors under ``TRITON_INTERPRET=1``, which
+is how they are tested without a GPU; torch >= 2.4 with Triton >= 3.0); ``'torch'``, plain
+PyTorch ops on any device, the fallback.  By default a tensor gets the fastest backend that
+serves it; where the fast one cannot run (no kernel built, an old torch or Triton on a GPU), a
+one-time warning says why.
 """
 import contextlib
-import importlib.util
+import importlib.metadata
 import os
+import warnings
 from typing import Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
 
-try:
-    from . import kernels_cpu  # the compiled CPU kernels (csrc/)
-except ImportError:  # the package was installed without building its extension
-    kernels_cpu = None
+from . import csrc
 
 BACKENDS = ('cpp', 'triton', 'torch')
-# Looked up once: the dispatch runs inside torch.compile's traced code too.
-TRITON_INSTALLED = importlib.util.find_spec('triton') is not None
 ACCUMULATE_IN_FLOAT32 = (torch.float16, torch.bfloat16)
 
+
+def _version(text: str) -> Tuple[int, int]:
+    major, minor = text.split('+')[0].split('.')[:2]
+    return int(major), int(minor)
+
+
+def _triton_problem() -> Optional[str]:
+    """Why the Triton kernels cannot run with the installed packages (None: they can)."""
+    try:
+        triton = importlib.metadata.version('triton')
+    except importlib.metadata.PackageNotFoundError:
+        return 'triton is not installed'
+    if _version(torch.__version__) < (2, 4) or _version(triton) < (3, 0):
+        return (f'the Triton kernels need torch >= 2.4 and Triton >= 3.0, found torch '
+                f'{torch.__version__} and Triton {triton}')
+    return None
+
+
+# Looked up once: the dispatch runs inside torch.compile's traced code too.
+TRITON_PROBLEM = _triton_problem()
+
 _forced: Optional[str] = None
+_warned_gpu_fallback = False
 
 
 @contextlib.contextmanager
@@ -47,12 +67,11 @@ def why_not(backend: str, x: Tensor) -> Optional[str]:
             return f'it runs on CPU tensors only, got a {x.device.type} tensor'
         if x.dtype not in (torch.float32, torch.float64):
             return f'it computes in float32/float64, got {x.dtype}'
-        if kernels_cpu is None:
-            return ('the compiled extension mmseg_visiongru.ops.kernels_cpu is missing '
-                    '(reinstall the package: bash install.sh)')
+        if csrc.kernels() is None:
+            return f'the CPU kernel is not available: {csrc.why_missing()}'
     elif backend == 'triton':
-        if not TRITON_INSTALLED:
-            return 'triton is not installed'
+        if TRITON_PROBLEM is not None:
+            return TRITON_PROBLEM
         if x.device.type != 'cuda' and not (x.device.type == 'cpu'
                                             and os.environ.get('TRITON_INTERPRET') == '1'):
             return ('it runs on CUDA tensors (or CPU tensors with TRITON_INTERPRET=1), got a '
@@ -68,13 +87,26 @@ def resolve(op: str, x: Tensor, backend: Optional[str],
     ``set_backend``, else cpp on the CPU, triton on CUDA, torch elsewhere (among the op's
     ``supported`` backends).  A chosen backend that cannot serve ``x`` is an error naming the
     reason, never a silent fallback."""
+    global _warned_gpu_fallback
     chosen = backend or _forced
     if chosen is None:
         preferred = 'triton' if x.device.type == 'cuda' else 'cpp'
-        usable = preferred in supported and why_not(preferred, x) is None
-        return preferred if usable else 'torch'
+        problem = why_not(preferred, x) if preferred in supported else 'not supported'
+        if problem is None:
+            return preferred
+        if preferred == 'triton' and not _warned_gpu_fallback:
+            _warned_gpu_fallback = True
+            warnings.warn(f'{op} runs its plain-PyTorch path on the GPU: {problem}.')
+        return 'torch'
     reason = why_not(chosen, x) if chosen in supported else \
         f'choose from {supported}'
     if reason is not None:
         raise ValueError(f'{op}: backend {chosen!r} cannot run here: {reason}')
     return chosen
+
+
+def __getattr__(name: str):
+    """``kernels_cpu``: the compiled CPU kernel module, or None where it cannot be built."""
+    if name == 'kernels_cpu':
+        return csrc.kernels()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -9,9 +9,10 @@ run from the last token to the first for the directions flagged in ``reverse``. 
 linear scan, no log-space approximation; half-precision input accumulates in float32.
 
 Backends (``mmseg_visiongru.ops.backend``): ``'cpp'`` (CPU kernel, csrc/min_gru_scan.cpp),
-``'triton'`` (GPU kernels, triton.py), ``'torch'`` (plain PyTorch ops, doubling.py).  The
-forward and the backward are registered as ``torch.library`` custom ops, so ``torch.compile``
-keeps the op in its graph as one node (no graph break).  ``cpp`` and ``torch`` keep only
+``'triton'`` (GPU kernels, triton.py), ``'torch'`` (plain PyTorch ops, doubling.py).  On torch
+>= 2.4 the forward and the backward are registered as ``torch.library`` custom ops, so
+``torch.compile`` keeps the op in its graph as one node (no graph break); on older torch the
+same functions run as an autograd Function.  ``cpp`` and ``torch`` keep only
 ``proj`` for backward and recompute ``h``; ``triton`` reads the forward's ``h``, which the
 output projection that consumes it keeps alive anyway.
 """
@@ -20,7 +21,8 @@ from typing import List, Optional, Sequence
 import torch
 from torch import Tensor
 
-from ..backend import kernels_cpu, resolve
+from ..backend import resolve
+from ..csrc import kernels
 from . import doubling
 
 
@@ -29,49 +31,68 @@ def _triton():
     return triton
 
 
-@torch.library.custom_op('mmseg_visiongru::min_gru_scan', mutates_args=())
-def _forward(proj: Tensor, reverse: List[int], backend: str) -> Tensor:
+def _forward_impl(proj: Tensor, reverse: List[int], backend: str) -> Tensor:
     if backend == 'cpp':
-        return kernels_cpu.min_gru_scan_forward(proj.contiguous(), [bool(r) for r in reverse])
+        return kernels().min_gru_scan_forward(proj.contiguous(), [bool(r) for r in reverse])
     if backend == 'triton':
         return _triton().forward(proj, reverse)
     return doubling.forward(proj, reverse)
 
 
-@_forward.register_fake
-def _(proj: Tensor, reverse: List[int], backend: str) -> Tensor:
-    return proj.new_empty(*proj.shape[:2], proj.shape[2] // 2)
-
-
-@torch.library.custom_op('mmseg_visiongru::min_gru_scan_backward', mutates_args=())
-def _backward(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[int],
-              backend: str) -> Tensor:
+def _backward_impl(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[int],
+                   backend: str) -> Tensor:
     if backend == 'cpp':
-        return kernels_cpu.min_gru_scan_backward(proj.contiguous(), grad_h.contiguous(),
-                                                 [bool(r) for r in reverse])
+        return kernels().min_gru_scan_backward(proj.contiguous(), grad_h.contiguous(),
+                                               [bool(r) for r in reverse])
     if backend == 'triton':
         return _triton().backward(proj, h, grad_h, reverse)
     return doubling.backward(proj, grad_h, reverse)
 
 
-@_backward.register_fake
-def _(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[int],
-      backend: str) -> Tensor:
-    return torch.empty_like(proj)
+class _MinGRUScan(torch.autograd.Function):
+    """The op as an autograd Function: what runs on torch < 2.4, which has no
+    ``torch.library.custom_op`` (torch.compile then breaks its graph at the op)."""
+
+    @staticmethod
+    def forward(ctx, proj: Tensor, reverse: List[int], backend: str) -> Tensor:
+        h = _forward_impl(proj, reverse, backend)
+        ctx.reverse, ctx.backend = reverse, backend
+        ctx.save_for_backward(proj, h if backend == 'triton' else None)
+        return h
+
+    @staticmethod
+    def backward(ctx, grad_h: Tensor):
+        proj, h = ctx.saved_tensors
+        return _backward_impl(proj, h, grad_h.to(proj.dtype), ctx.reverse, ctx.backend), None, None
 
 
-def _setup_context(ctx, inputs, output):
-    proj, reverse, backend = inputs
-    ctx.reverse, ctx.backend = reverse, backend
-    ctx.save_for_backward(proj, output if backend == 'triton' else None)
+if hasattr(torch.library, 'custom_op'):  # torch >= 2.4: one node in torch.compile's graph
+    _forward = torch.library.custom_op('mmseg_visiongru::min_gru_scan',
+                                       mutates_args=())(_forward_impl)
+    _backward = torch.library.custom_op('mmseg_visiongru::min_gru_scan_backward',
+                                        mutates_args=())(_backward_impl)
 
+    @_forward.register_fake
+    def _(proj: Tensor, reverse: List[int], backend: str) -> Tensor:
+        return proj.new_empty(*proj.shape[:2], proj.shape[2] // 2)
 
-def _grad(ctx, grad_h: Tensor):
-    proj, h = ctx.saved_tensors
-    return _backward(proj, h, grad_h.to(proj.dtype), ctx.reverse, ctx.backend), None, None
+    @_backward.register_fake
+    def _(proj: Tensor, h: Optional[Tensor], grad_h: Tensor, reverse: List[int],
+          backend: str) -> Tensor:
+        return torch.empty_like(proj)
 
+    def _setup_context(ctx, inputs, output):
+        proj, reverse, backend = inputs
+        ctx.reverse, ctx.backend = reverse, backend
+        ctx.save_for_backward(proj, output if backend == 'triton' else None)
 
-_forward.register_autograd(_grad, setup_context=_setup_context)
+    def _grad(ctx, grad_h: Tensor):
+        proj, h = ctx.saved_tensors
+        return _backward(proj, h, grad_h.to(proj.dtype), ctx.reverse, ctx.backend), None, None
+
+    _forward.register_autograd(_grad, setup_context=_setup_context)
+else:
+    _forward = _MinGRUScan.apply
 
 
 def min_gru_scan(proj: Tensor, reverse: Sequence[bool] = (False, ),

@@ -1,10 +1,13 @@
-"""Strict loading of pretrained backbone weights, with errors that say what to do."""
+"""Strict checkpoint loading, with errors that say what to do: pretrained backbone weights
+(:func:`load_pretrained`) and whole models for testing, inference, resuming and export
+(:func:`load_checkpoint_strict`)."""
 import os.path as osp
 import re
 from collections import OrderedDict
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
@@ -13,16 +16,28 @@ _PRETRAIN_CONFIGS = {'tiny': 'configs/visiongru_ti_in1k.py', 'base': 'configs/vi
 _SHOWN = 3  # keys named per kind of mismatch
 
 
-def read_state_dict(filename: str) -> Dict[str, torch.Tensor]:
-    """Read a checkpoint and return its (possibly nested) state dict."""
+def read_checkpoint(filename: str, map_location: Any = 'cpu', mmap: bool = False) -> Any:
+    """Read a checkpoint file as saved (a state dict, or a dict holding one and metadata);
+    ``mmap=True`` maps a local file's tensors instead of reading them (metadata and shapes at
+    the cost of a few reads)."""
     try:
-        checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+        if mmap:
+            return torch.load(filename, map_location=map_location, mmap=True)
+        return CheckpointLoader.load_checkpoint(filename, map_location=map_location)
     except FileNotFoundError:
         raise
     except Exception as e:  # truncated zip, not a checkpoint, disallowed pickle global
         raise RuntimeError(
             f'Cannot read checkpoint {filename!r} (truncated, not a torch checkpoint, or holding '
             f'objects the safe loader refuses): {type(e).__name__}: {e}') from e
+
+
+def read_state_dict(filename: str, map_location: Any = 'cpu',
+                    checkpoint: Any = None) -> Dict[str, torch.Tensor]:
+    """Read a checkpoint (or take ``checkpoint``, read from ``filename`` already) and return its
+    (possibly nested) state dict."""
+    if checkpoint is None:
+        checkpoint = read_checkpoint(filename, map_location)
     if isinstance(checkpoint, dict):
         for key in ('state_dict', 'model'):
             if isinstance(checkpoint.get(key), dict):
@@ -144,13 +159,22 @@ def load_pretrained(module: nn.Module, filename: str, prefix: Optional[str] = No
             fix = likely_fix(module, checkpoint, state, prefix)
             raise KeyError(f'No key in checkpoint {filename!r} starts with prefix {prefix!r}'
                            + (f'. Likely fix: {fix}' if fix else ''))
-    own = module.state_dict()
+    summary, keys_differ = compare(module.state_dict(), state)
+    if not summary:
+        module.load_state_dict(state, strict=True)
+        return
+    fix = likely_fix(module, checkpoint, state, prefix)
+    message = f'Checkpoint {filename!r} does not match {type(module).__name__}: {summary}' + \
+        (f'. Likely fix: {fix}' if fix else '')
+    raise (KeyError if keys_differ else ValueError)(message)
+
+
+def compare(own: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor]) -> tuple:
+    """How ``state`` differs from a model's ``own`` state dict, summarised (counts and the
+    first keys of each kind), and whether keys (not only shapes) differ; ``''`` if it fits."""
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     mismatched = sorted(k for k, v in state.items() if k in own and v.shape != own[k].shape)
-    if not (missing or unexpected or mismatched):
-        module.load_state_dict(state, strict=True)
-        return
     parts = [f'{len(keys)} {what} ({_sample(keys)})' for keys, what in (
         (missing, 'keys missing'), (unexpected, 'unexpected keys')) if keys]
     if mismatched:
@@ -158,7 +182,114 @@ def load_pretrained(module: nn.Module, filename: str, prefix: Optional[str] = No
         parts.append(f'{len(mismatched)} keys of another shape (e.g. {k!r}: '
                      f'{tuple(state[k].shape)} in the checkpoint, {tuple(own[k].shape)} in '
                      'the model)')
-    fix = likely_fix(module, checkpoint, state, prefix)
-    message = f'Checkpoint {filename!r} does not match {type(module).__name__}: ' + \
-        '; '.join(parts) + (f'. Likely fix: {fix}' if fix else '')
-    raise (KeyError if missing or unexpected else ValueError)(message)
+    return '; '.join(parts), bool(missing or unexpected)
+
+
+# The weight of each head's last layer: (num_classes, channels, ...) in mmseg and mmpretrain.
+_HEAD_OUTPUTS = {'decode_head': 'conv_seg.weight', 'auxiliary_head': 'conv_seg.weight',
+                 'head': 'fc.weight'}
+_KINDS = {'decode_head': 'segmentor', 'head': 'classifier'}
+
+
+def _kind(keys) -> Optional[str]:
+    tops = {k.split('.', 1)[0] for k in keys}
+    return next((kind for top, kind in _KINDS.items() if top in tops), None)
+
+
+def model_fix(model: nn.Module, state: Dict[str, torch.Tensor]) -> str:
+    """What to change when ``state`` (a whole model's checkpoint) does not fit ``model``: the
+    kind of model (segmentor or classifier), the backbone's arch, the heads' widths."""
+    own = model.state_dict()
+    ckpt_kind, model_kind = _kind(state), _kind(own)
+    if ckpt_kind and model_kind and ckpt_kind != model_kind:
+        if ckpt_kind == 'classifier':
+            return ("the checkpoint is a classifier's, the model a segmentor: a classification "
+                    'checkpoint initialises the backbone only, model.backbone.init_cfg='
+                    "dict(type='Pretrained', checkpoint=..., prefix='backbone.'), and the "
+                    'segmentor is trained from there (docs/pretrain_to_segment.md)')
+        return ("the checkpoint is a segmentor's, the model a classifier: use the segmentation "
+                'config it was trained with')
+    backbone = getattr(model, 'backbone', None)
+    if isinstance(backbone, nn.Module) and ckpt_kind is None:
+        prefix = _prefix_holding(list(backbone.state_dict()), state)
+        if prefix is not None:
+            return ('the checkpoint holds a backbone only: it initialises one, '
+                    "model.backbone.init_cfg=dict(type='Pretrained', checkpoint=..."
+                    + (f', prefix={prefix!r}' if prefix else '') + ')')
+    fixes = []
+    if hasattr(backbone, 'arch_settings'):
+        arch = infer_arch({k[len('backbone.'):]: v for k, v in state.items()
+                           if k.startswith('backbone.')}, backbone.arch_settings)
+        model_arch = arch_name(dict(embed_dims=backbone.embed_dims, depths=backbone.depths),
+                               backbone.arch_settings)
+        if arch is not None and arch != model_arch:
+            fixes.append(f'the checkpoint\'s backbone is VisionGRU arch={arch!r}, the model\'s '
+                         f'arch={model_arch!r}: use the config of arch={arch!r} (or set '
+                         f'model.backbone.arch)')
+    for head, key in _HEAD_OUTPUTS.items():
+        key = f'{head}.{key}'
+        if key in state and key in own and state[key].shape != own[key].shape:
+            widths = [f'{what}={state[key].shape[i]} in the checkpoint, '
+                      f'{own[key].shape[i]} in the model'
+                      for i, what in enumerate(('num_classes', 'channels'))
+                      if state[key].shape[i] != own[key].shape[i]]
+            fixes.append(f'{head}: ' + ', '.join(widths) + ': use the config the checkpoint '
+                         f'was trained with (or set model.{head}.num_classes / .channels)')
+    return '; '.join(fixes)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The model inside DDP and TTA wrappers."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
+def check_fits(model: nn.Module, checkpoint: Any, filename: str) -> Dict[str, torch.Tensor]:
+    """Check that a whole model's ``checkpoint`` (as read from ``filename``) fits ``model``
+    (unwrapped from DDP or a TTA model), reading only shapes; return its state dict (keys under
+    ``module.``, as a DDP model's, are read without it).
+
+    Raises:
+        ValueError: Missing, unexpected and reshaped keys summarised, then the likely fix
+            (classifier vs segmentor checkpoint, backbone arch, head widths).
+    """
+    model = _unwrap(model)
+    state = read_state_dict(filename, checkpoint=checkpoint)
+    if state and all(k.startswith('module.') for k in state):
+        state = OrderedDict((k[len('module.'):], v) for k, v in state.items())
+    summary, _ = compare(model.state_dict(), state)
+    if summary:
+        fix = model_fix(model, state)
+        raise ValueError(f'Checkpoint {filename!r} does not match the model '
+                         f'({type(model).__name__}): {summary}'
+                         + (f'. Likely fix: {fix}' if fix else ''))
+    return state
+
+
+def load_checkpoint_strict(model: nn.Module, filename: str,
+                           map_location: Any = 'cpu') -> Dict[str, Any]:
+    """Load a whole model's checkpoint into ``model`` strictly, after :func:`check_fits`: the
+    checkpoint is compared with the model before anything is loaded.
+
+    Args:
+        model (nn.Module): The model (a segmentor or classifier; a DDP or TTA wrapper is
+            loaded through its ``module``).
+        filename (str): Checkpoint path (or any URI mmengine can read): a state dict, or a
+            dict holding ``state_dict`` or ``model`` (and e.g. ``meta``).
+        map_location: Where the tensors are read to. Defaults to ``'cpu'``.
+
+    Returns:
+        dict: The checkpoint as read (``{'state_dict': ...}`` for a bare state dict), e.g. for
+        its ``meta``.
+
+    Raises:
+        FileNotFoundError: No such file.
+        RuntimeError: The file cannot be read as a checkpoint.
+        ValueError: The checkpoint does not fit the model (see :func:`check_fits`).
+    """
+    checkpoint = read_checkpoint(filename, map_location)
+    state = check_fits(model, checkpoint, filename)
+    _unwrap(model).load_state_dict(state, strict=True)
+    nested = any(isinstance(checkpoint.get(key), dict) for key in ('state_dict', 'model'))
+    return checkpoint if nested else {'state_dict': state}

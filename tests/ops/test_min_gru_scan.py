@@ -1,15 +1,14 @@
 """min_gru_scan on every backend against the float64 reference (the recurrence token by token).
 
 Without a GPU the Triton kernels run in Triton's interpreter on CPU tensors (tests/ops/conftest.py
-sets TRITON_INTERPRET=1); it scans element by element, so the Triton cases use narrow channel
-blocks and short sequences.  With a GPU they run on it.
+sets TRITON_INTERPRET=1), so the Triton cases use short sequences; with a GPU they run on it.
+tests/ops/test_min_gru_triton.py checks each of their launch configs and compiles them for sm_90.
 """
 import pytest
 import torch
 
 from mmseg_visiongru.ops import min_gru_scan, min_gru_scan_naive, set_backend
 from mmseg_visiongru.ops.backend import kernels_cpu, resolve
-from mmseg_visiongru.ops.min_gru import triton as triton_backend
 
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 # The CPU kernel where it is built (always in this repository's install; tools/gpu_benchmark.sh
@@ -17,14 +16,6 @@ DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 CPU_BACKENDS = ['cpp', 'torch'] if kernels_cpu is not None else ['torch']
 BACKENDS = CPU_BACKENDS + ['triton'] if DEVICE == 'cpu' else ['torch', 'triton']
 DIRECTIONS = [(False, ), (True, ), (False, True)]
-
-
-@pytest.fixture(autouse=True)
-def narrow_triton_blocks(monkeypatch):
-    """4-channel Triton blocks in the interpreter (its scan costs one Python call per
-    element); the GPU keeps the real block width."""
-    if DEVICE == 'cpu':
-        monkeypatch.setattr(triton_backend, 'BLOCK_D', 4)
 
 
 def make_proj(L, K, I=3, B=2, dtype=torch.float64, seed=0):
@@ -100,25 +91,10 @@ def test_bfloat16_accumulates_in_float32(backend):
     assert rel_err(grad, grad_ref) < 1e-2
 
 
-@pytest.mark.parametrize('num_chunks', [2, 3, 7])
-def test_triton_chunked_sequences_match_one_pass(num_chunks):
-    # Few, long sequences are cut into chunks whose states are carried across; the result must
-    # not depend on the cut (chunks of 64 tokens here, the last one partial).
-    proj = make_proj(400, 2, dtype=torch.float32)
-    grad_h = torch.randn(2, 400, 6, device=DEVICE)
-    h_ref, grad_ref = reference(proj, (False, True), grad_h)
-    h = triton_backend.forward(proj, (False, True), num_chunks=num_chunks)
-    grad = triton_backend.backward(proj, h, grad_h, (False, True), num_chunks=num_chunks)
-    assert rel_err(h, h_ref) < 1e-5
-    assert rel_err(grad, grad_ref) < 1e-5
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('backend', BACKENDS)
-def test_exact_at_65536_tokens(backend, monkeypatch):
+def test_exact_at_65536_tokens(backend):
     # The stage-1 sequence of a 1024 x 1024 image: relative error <= 1e-5 in float32.
-    if DEVICE == 'cpu':
-        monkeypatch.setattr(triton_backend, 'BLOCK_D', 1)
     proj = make_proj(65536, 1, I=1, B=1, dtype=torch.float32)
     h_ref = min_gru_scan(proj.double(), (True, ), backend='torch')
     assert rel_err(min_gru_scan(proj, (True, ), backend=backend), h_ref) < 1e-5

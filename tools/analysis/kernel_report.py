@@ -7,7 +7,7 @@ Every launch the dispatch makes (``triton.plan``: forward and backward; one pass
 summary, carry across chunks and carry-in pass) is compiled with Triton for ``sm_80`` / ``sm_90``
 (``triton.compile`` with a ``GPUTarget``, ptxas and cuobjdump from the Triton wheel) at the
 shapes of VisionGRU-Ti's four stages at 512 x 512, batch 16, and at 2048 x 2048, batch 1.
-Per launch it prints registers, spills (local-memory stores), shared memory, programs against
+Per launch it prints registers, spilled bytes, shared memory, programs against
 multiprocessors (resident per SM), main-loop iterations per program, and per iteration: SASS
 instructions per element (warp-instructions per tile element), global loads, and load waits
 (an instruction waiting on a global load's scoreboard or a ``cp.async`` group), of which
@@ -104,8 +104,7 @@ def launches(B: int, L: int, I: int, K: int, dtype: torch.dtype, gpu: GPU,
              backward: bool) -> List[Launch]:
     """The launches of ``triton.forward`` / ``triton.backward`` on ``gpu`` (as they issue them)."""
     module = compiled_module()
-    (grid, I, chunk, meta) = module.plan(B, L, 2 * I * K, REVERSE[K], dtype, gpu.sms)
-    meta = dict(meta)
+    grid, I, chunk, meta = module.plan(B, L, 2 * I * K, REVERSE[K], dtype, gpu.sms, backward)
     acc = torch.float64 if dtype == torch.float64 else torch.float32
     x, state = Pointer(dtype), Pointer(acc)
     size, acc_size = dtype.itemsize, acc.itemsize
@@ -131,7 +130,7 @@ def launches(B: int, L: int, I: int, K: int, dtype: torch.dtype, gpu: GPU,
         carry_bd = 128
         out.append(Launch('carry', '_carry_kernel', (ceil(I * K / carry_bd), B),
                           dict(summary=state, carry_in=state, NC=grid[1], ROW=I * K,
-                               BD=carry_bd, num_warps=4, num_stages=3),
+                               BD=carry_bd, num_warps=4),
                           grid[1], carry_bd, 3 * states))
         out.append(Launch(f'{name} carry-in', kernel, grid,
                           dict(tensors, carry_in=state, summary=x, **ints, CARRY_IN=True,
@@ -144,17 +143,26 @@ def launches(B: int, L: int, I: int, K: int, dtype: torch.dtype, gpu: GPU,
 
 
 class Compiled(NamedTuple):
-    registers: int
-    spills: int  # local-memory stores (STL) in the SASS
-    local_bytes: int
+    registers: int  # per thread
+    spill_bytes: int  # the stack frame, where ptxas puts spilled registers (these kernels
+    # have no local arrays and no calls)
     shared: int  # bytes per program
     num_warps: int
-    sass: tuple  # (opcode, operands, wait mask, write scoreboard) per instruction
+    cubin: bytes
 
 
 def _tool(name: str) -> str:
     from triton.backends.nvidia import __file__ as nvidia
     return osp.join(osp.dirname(nvidia), 'bin', name)
+
+
+def _cuobjdump(cubin: bytes, option: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'kernel.cubin')
+        with open(path, 'wb') as f:
+            f.write(cubin)
+        return subprocess.run([_tool('cuobjdump'), option, path], check=True,
+                              capture_output=True, text=True).stdout
 
 
 @functools.lru_cache(maxsize=None)
@@ -166,7 +174,7 @@ def _compile(kernel: str, arch: int, args_key: tuple) -> Compiled:
 
     fn = getattr(compiled_module(), kernel)
     args = {k: MockTensor(v.dtype) if isinstance(v, Pointer) else v for k, v in args_key}
-    options = {k: args.pop(k) for k in ('num_warps', 'num_stages')}
+    options = {k: args.pop(k) for k in ('num_warps', 'num_stages') if k in args}
     target = GPUTarget('cuda', arch, 32)
     backend = make_backend(target)
     binder = create_function_from_signature(fn.signature, fn.params, backend)
@@ -175,24 +183,21 @@ def _compile(kernel: str, arch: int, args_key: tuple) -> Compiled:
                                                          parsed)
     compiled = triton.compile(ASTSource(fn, signature, constexprs, attrs), target=target,
                               options=parsed.__dict__)
-    with tempfile.TemporaryDirectory() as tmp:
-        cubin = osp.join(tmp, 'kernel.cubin')
-        with open(cubin, 'wb') as f:
-            f.write(compiled.asm['cubin'])
-        usage = subprocess.run([_tool('cuobjdump'), '-res-usage', cubin], check=True,
-                               capture_output=True, text=True).stdout
-        sass = subprocess.run([_tool('cuobjdump'), '-sass', cubin], check=True,
-                              capture_output=True, text=True).stdout
-    field = {k: int(v) for k, v in re.findall(r'(\w+):(\d+)', usage)}
-    instructions = parse_sass(sass)
-    return Compiled(field['REG'], sum(op.startswith('STL') for op, *_ in instructions),
-                    field['LOCAL'], compiled.metadata.shared, compiled.metadata.num_warps,
-                    tuple(instructions))
+    cubin = compiled.asm['cubin']
+    usage = dict(re.findall(r'(\w+):(\d+)', _cuobjdump(cubin, '-res-usage').split('Function')[-1]))
+    return Compiled(int(usage['REG']), int(usage['STACK']) + int(usage['LOCAL']),
+                    compiled.metadata.shared, compiled.metadata.num_warps, cubin)
 
 
 def compile_launch(launch: Launch, arch: int) -> Compiled:
     """``launch``'s kernel compiled for ``sm_{arch}`` (cached per specialisation)."""
     return _compile(launch.kernel, arch, tuple(sorted(launch.args.items())))
+
+
+@functools.lru_cache(maxsize=None)
+def sass(compiled: Compiled) -> tuple:
+    """The SASS of ``compiled``, parsed (``parse_sass``)."""
+    return tuple(parse_sass(_cuobjdump(compiled.cubin, '-sass')))
 
 
 _INSTRUCTION = re.compile(r'/\*([0-9a-f]{4,})\*/\s+(.*?)\s*;\s*/\* 0x([0-9a-f]{16}) \*/\s*\n'
@@ -286,7 +291,7 @@ def resident(compiled: Compiled, gpu: GPU) -> int:
 
 def estimate(launch: Launch, compiled: Compiled, gpu: GPU, latency_us: float) -> dict:
     """The model's figures for one launch (module docstring)."""
-    cost = loop_cost(main_loop(compiled.sass), gpu, latency_us)
+    cost = loop_cost(main_loop(sass(compiled)), gpu, latency_us)
     programs = 1
     for g in launch.grid:
         programs *= g
@@ -314,8 +319,9 @@ def op_rows(shape: str, K: int, dtype: str, gpu: GPU) -> List[dict]:
         for launch in launches(B, L, I, K, DTYPES[dtype], gpu, backward):
             compiled = compile_launch(launch, gpu.arch)
             row = dict(arch=f'sm_{gpu.arch}', shape=shape, K=K, dtype=dtype, launch=launch.name,
-                       backward=backward, registers=compiled.registers, spills=compiled.spills,
-                       shared=compiled.shared, warps=compiled.num_warps,
+                       backward=backward, registers=compiled.registers,
+                       spills=compiled.spill_bytes, shared=compiled.shared,
+                       warps=compiled.num_warps,
                        config=_config(launch), **estimate(launch, compiled, gpu,
                                                           gpu.latency_us))
             row['range_ms'] = [estimate(launch, compiled, gpu, lat)['ms']
@@ -328,13 +334,14 @@ def _config(launch: Launch) -> str:
     args = launch.args
     if 'BT' not in args:
         return f"{args['BD']} ch, {args['num_warps']} w"
-    return f"{args['BT']}x{args['BD']}, {args['num_warps']} w, {args['num_stages']} st"
+    stages = args.get('STAGES', args.get('num_stages'))
+    return f"{args['BT']}x{args['BD']}, {args['num_warps']} w, {stages} st"
 
 
 LAUNCH_COLUMNS = [
     ('arch', 'arch'), ('shape', 'shape'), ('K', 'K'), ('dtype', 'dtype'), ('launch', 'launch'),
     ('config', 'tile, warps, stages'), ('registers', 'regs', '{:d}'),
-    ('spills', 'spills', '{:d}'), ('shared', 'smem B', '{:d}'),
+    ('spills', 'spill B', '{:d}'), ('shared', 'smem B', '{:d}'),
     ('programs', 'programs / SMs (resident)', lambda r: f"{r['programs']} / {r['sms']} "
      f"({r['resident']})"), ('iterations', 'iters', '{:d}'),
     ('per_element', 'instr / elem', '{:.2f}'), ('loads', 'loads', '{:d}'),
@@ -344,7 +351,7 @@ OP_COLUMNS = [
     ('arch', 'arch'), ('shape', 'shape'), ('K', 'K'), ('dtype', 'dtype'),
     ('fwd', 'fwd ms', '{:.2f}'), ('fwd_range', 'fwd ms, latency 0.6-1.0 us', '{:>}'),
     ('total', 'fwd+bwd ms', '{:.2f}'), ('total_range', 'fwd+bwd, 0.6-1.0 us', '{:>}'),
-    ('hbm', 'HBM floor fwd+bwd', '{:.2f}'), ('spills', 'spills', '{:d}')]
+    ('hbm', 'HBM floor fwd+bwd', '{:.2f}'), ('spills', 'spill B', '{:d}')]
 
 
 def op_summary(rows: List[dict]) -> dict:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every GPU check and measurement in one run: the CUDA tests of the ops and the backbone (against
 # float64 references, no host synchronisation, bf16 at 1024, torch.compile), the scan benchmark
-# (backends, the authors' log-space scan, flash-linear-attention's HGRN kernel) and the step
-# table (VisionGRU-Ti/-B, the authors' code, Swin-T, DeiT-S; eager and compiled).
+# (backends, the authors' log-space scan, flash-linear-attention's HGRN kernel), the step
+# table (VisionGRU-Ti/-B, the authors' code, Swin-T, DeiT-S; eager and compiled), and the
+# Triton kernels' compile report with this GPU's SM count and bandwidth (HBM_TBPS, default
+# 3.0), to set its estimates beside the measured scan times.
 #   bash tools/gpu_benchmark.sh [WHEEL_DIR]
 # On a machine with torch + Triton but no OpenMMLab packages and no package index, pass the
 # wheels that tools/gpu_wheels.sh downloads; they are installed with --no-index --no-deps.
@@ -20,7 +22,16 @@ fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 device=$("$python" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
 [ "$device" = cpu ] && export TRITON_INTERPRET=1
+report=(--k 2 --launches)
+if [ "$device" = cuda ]; then
+    read -r arch sms name < <("$python" -c "import torch; p = torch.cuda.get_device_properties(0); \
+print(p.major * 10 + p.minor, p.multi_processor_count, p.name.replace(' ', '_'))")
+    case $arch in
+        80 | 90) report+=(--arch "$arch" --sms "$sms" --name "$name" --hbm-tbps "${HBM_TBPS:-3.0}") ;;
+    esac
+fi
 if [ "${SMOKE:-0}" = 1 ]; then
+    report+=(--arch 90 --dtype float32 --shape "512x512 b16 stage 1")
     scan=(--smoke --repeats 1)
     steps=(--shapes 64x1 --repeats 1 --warmup 1)
     compiled=(--shapes 64x1 --repeats 1 --warmup 1 --models visiongru-ti)
@@ -47,6 +58,7 @@ torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 step tests "$python" -m pytest tests/ops tests/models/test_cuda.py tests/models/test_compile.py \
     -q -p no:cacheprovider -s "${tests[@]}" \
     --deselect tests/ops/test_min_gru_scan.py::test_compiled_kernel_is_built
+step kernel_report "$python" -m tools.analysis.kernel_report "${report[@]}"
 step benchmark_scan "$python" -m tools.analysis.benchmark_scan --device "$device" "${scan[@]}"
 step step_table "$python" -m tools.analysis.step_table --device "$device" \
     --out "$out/step_table" "${steps[@]}"

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tools.analysis.kernel_report                      # every variant
     .venv/bin/python -m tools.analysis.kernel_report --arch 90 --dtype float32 --k 2
+    python -m tools.analysis.kernel_report --arch 90 --name H200 --hbm-tbps 4.8   # another GPU
 
 Every launch the dispatch makes (``triton.plan``: forward and backward; one pass, or chunk
 summary, carry across chunks and carry-in pass) is compiled with Triton for ``sm_80`` / ``sm_90``
@@ -236,7 +237,7 @@ class LoopCost(NamedTuple):
     instructions: int
     loads: int  # global loads (LDG, LDGSTS)
     waits: int  # instructions waiting on a global load
-    exposed: int  # of which on a load issued in the same iteration
+    exposed: int  # of which stall for more than half the load latency
     time_us: float  # one iteration, steady state
 
 
@@ -318,8 +319,8 @@ def op_rows(shape: str, K: int, dtype: str, gpu: GPU) -> List[dict]:
     for backward in (False, True):
         for launch in launches(B, L, I, K, DTYPES[dtype], gpu, backward):
             compiled = compile_launch(launch, gpu.arch)
-            row = dict(arch=f'sm_{gpu.arch}', shape=shape, K=K, dtype=dtype, launch=launch.name,
-                       backward=backward, registers=compiled.registers,
+            row = dict(arch=f'sm_{gpu.arch}', sms=gpu.sms, shape=shape, K=K, dtype=dtype,
+                       launch=launch.name, backward=backward, registers=compiled.registers,
                        spills=compiled.spill_bytes, shared=compiled.shared,
                        warps=compiled.num_warps,
                        config=_config(launch), **estimate(launch, compiled, gpu,
@@ -376,22 +377,26 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--shape', nargs='+', default=list(SHAPES), choices=list(SHAPES),
                         metavar='SHAPE', help=f'of {list(SHAPES)}')
     parser.add_argument('--launches', action='store_true', help='the per-launch table too')
+    parser.add_argument('--sms', type=int, help="the GPU model's multiprocessors (one --arch)")
+    parser.add_argument('--hbm-tbps', type=float, help="the GPU model's bandwidth (one --arch)")
+    parser.add_argument('--name', help="the GPU model's name (one --arch)")
     args = parser.parse_args(argv)
+    overrides = {k: v for k, v in dict(sms=args.sms, hbm_tbps=args.hbm_tbps,
+                                       name=args.name).items() if v is not None}
+    if overrides and len(args.arch) != 1:
+        parser.error('--sms, --hbm-tbps and --name change one GPU model: give one --arch')
+    gpus = {arch: GPUS[arch]._replace(**overrides) for arch in args.arch}
     launch_rows, ops = [], []
-    for arch in args.arch:
-        gpu = GPUS[arch]
+    for gpu in gpus.values():
         for K in args.k:
             for dtype in args.dtype:
                 for shape in args.shape:
                     rows = op_rows(shape, K, dtype, gpu)
-                    for r in rows:
-                        r['sms'] = gpu.sms
                     launch_rows += rows
                     ops.append(op_summary(rows))
     constants = ', '.join(f'{g.name} (sm_{g.arch}): {g.sms} SMs, {g.clock_ghz} GHz, '
                           f'{g.hbm_tbps} TB/s, load latency {g.latency_us} us, per-warp IPC '
-                          f'{g.ipc}, {g.schedulers} schedulers/SM' for g in GPUS.values()
-                          if g.arch in args.arch)
+                          f'{g.ipc}, {g.schedulers} schedulers/SM' for g in gpus.values())
     print(f'Compiled, not run: estimates from the model in tools/analysis/kernel_report.py '
           f'({constants}).\n')
     print(write_table(ops, OP_COLUMNS))

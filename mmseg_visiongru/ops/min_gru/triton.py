@@ -224,10 +224,11 @@ class Config(NamedTuple):
 # that fits wins; chosen with tools/analysis/kernel_report.py (VisionGRU-Ti: I = 144, 288, 576,
 # 1152).  16 channels: 288 programs at stage 1 of 512 x 512, batch 16 (32: 160 programs, and 28
 # of the 132 SMs run two); 3 stages hide the loads (2 leave a wait exposed each tile); the
-# backward's 64-token tiles spill a register at 3 stages in float32, its 32-token tiles do not.
+# backward's 64-token tiles spill a register at 3 stages in float32, 32-token ones do not; at
+# I = 1152 the backward's 32 channels halve the programs (and chunks at 2048 x 2048).
 CONFIGS = (
     ((576, None), Config(64, 16, 4, 3, 4), Config(32, 16, 4, 3, 4)),
-    ((None, None), Config(32, 32, 4, 3, 4), Config(32, 32, 4, 3, 4)),
+    ((None, None), Config(64, 16, 4, 3, 4), Config(32, 32, 4, 3, 4)),
 )
 
 

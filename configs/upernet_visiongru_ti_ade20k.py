@@ -8,8 +8,15 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmseg_visiongru'], allow_failed_imports=False)
 # Checkpoints are written to a temporary file and renamed into place (the 'atomic_local' file
-# backend of mmseg_visiongru): a run killed mid-save leaves no truncated checkpoint.
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+# backend of mmseg_visiongru), older ones removed only once the new one is complete
+# (SafeCheckpointHook, which also never saves NaN/Inf weights): a run killed at any instant
+# keeps its last checkpoint.  NonFiniteLossHook stops training at the first NaN/Inf loss.
+default_hooks = dict(
+    checkpoint=dict(type='SafeCheckpointHook', backend_args=dict(backend='atomic_local')))
+custom_hooks = [dict(type='NonFiniteLossHook')]
+# A rank stuck for 10 minutes in a collective (longer than a validation or a save takes) ends
+# the job, on NCCL (GPU) and gloo (CPU processes) alike.
+env_cfg = dict(dist_cfg=dict(timeout=600))
 
 # ImageNet-pretrained VisionGRU-Ti, written by `tools/train.py configs/visiongru_ti_in1k.py`
 # or converted from the authors' release with tools/model_converters/visiongru2mmseg.py
@@ -31,9 +38,11 @@ model = dict(
     decode_head=dict(in_channels=[72, 144, 288, 576], num_classes=num_classes),
     auxiliary_head=dict(in_channels=288, num_classes=num_classes))
 
-# The upstream ADE20K pipelines, with a label check right after loading the annotations.
+# The upstream ADE20K pipelines, with a label check right after loading the annotations.  Images
+# are read as stored, as annotations always are: an EXIF orientation tag would rotate the image
+# alone.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', color_type='color_ignore_orientation'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='CheckSegLabels', num_classes=num_classes),
     dict(type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
@@ -43,7 +52,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', color_type='color_ignore_orientation'),
     dict(type='Resize', scale=(2048, 512), keep_ratio=True),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='CheckSegLabels', num_classes=num_classes),
@@ -56,7 +65,7 @@ test_pipeline = [
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 tta_model = dict(type='SegTTAModel')
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', color_type='color_ignore_orientation'),
     dict(
         type='TestTimeAug',
         transforms=[

@@ -8,9 +8,12 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmseg_visiongru'], allow_failed_imports=False)
-# Checkpoints are written to a temporary file and renamed into place (the 'atomic_local' file
-# backend of mmseg_visiongru): a run killed mid-save leaves no truncated checkpoint.
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+# Checkpoints are written atomically and older ones removed only once the new one is complete;
+# NaN/Inf losses stop training; a stuck rank ends the job after 10 minutes (as in
+# configs/upernet_visiongru_ti_ade20k.py).
+default_hooks = dict(
+    checkpoint=dict(type='SafeCheckpointHook', backend_args=dict(backend='atomic_local')))
+env_cfg = dict(dist_cfg=dict(timeout=600))
 
 model = dict(
     type='ImageClassifier',
@@ -39,4 +42,7 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=1024)
 
-custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
+custom_hooks = [
+    dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'),
+    dict(type='NonFiniteLossHook'),
+]

@@ -102,3 +102,31 @@ def check_head_widths(cfg) -> None:
 def check_config(cfg, loaders=_LOADERS) -> None:
     check_head_widths(cfg)
     check_datasets(cfg, loaders)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest single-character insertions, deletions and
+    substitutions that turn ``a`` into ``b``."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+
+
+def check_options(cfg, options: dict, allow_new_keys: bool = False) -> None:
+    """``--cfg-options`` keys whose top-level name is not in ``cfg`` but within edit distance 2
+    of one that is are taken for typos (``trian_cfg.max_iters``), which mmengine would add as
+    new keys and ignore; ``allow_new_keys`` (our tools' ``--allow-new-keys``) lets them in."""
+    if allow_new_keys:
+        return
+    for key, value in (options or {}).items():
+        top = key.split('.', 1)[0]
+        if top in cfg:
+            continue
+        near = sorted((edit_distance(top, name), name) for name in cfg.keys())
+        if near and near[0][0] <= 2:
+            raise ValueError(f'--cfg-options {key}={value}: the config has no {top!r}; did you '
+                             f'mean {near[0][1]!r}? (to add {top!r} as a new key, pass '
+                             '--allow-new-keys)')

@@ -3,7 +3,8 @@
 The model core (``mmseg_visiongru.models``) needs torch and mmengine only.  MMSegmentation and
 mmpretrain are imported here, and only here: ``VisionGRU`` is registered in the ``MODELS``
 registry of each that is installed, and ``CheckSegLabels`` (an mmcv transform) in
-MMSegmentation's ``TRANSFORMS``.
+MMSegmentation's ``TRANSFORMS``.  The hooks go into mmengine's root ``HOOKS``, which the
+registries of both libraries search.
 """
 import importlib
 import warnings
@@ -11,9 +12,10 @@ from types import ModuleType
 from typing import Optional
 
 from mmengine.fileio import register_backend
-from mmengine.registry import MODEL_WRAPPERS, Registry
+from mmengine.registry import HOOKS, MODEL_WRAPPERS, Registry
 
-from .engine import AtomicLocalBackend, CPUDistributedDataParallel
+from .engine import (AtomicLocalBackend, CPUDistributedDataParallel, NonFiniteLossHook,
+                     SafeCheckpointHook)
 from .models import VisionGRU
 
 
@@ -34,10 +36,13 @@ def _register(registry: Registry, module: type) -> None:
 
 def register_all_modules() -> None:
     """Register ``VisionGRU`` (mmseg and mmpretrain ``MODELS``), ``CheckSegLabels`` (mmseg
-    ``TRANSFORMS``), ``CPUDistributedDataParallel`` (mmengine ``MODEL_WRAPPERS``) and the
+    ``TRANSFORMS``), ``CPUDistributedDataParallel`` (mmengine ``MODEL_WRAPPERS``),
+    ``SafeCheckpointHook`` and ``NonFiniteLossHook`` (mmengine ``HOOKS``) and the
     ``atomic_local`` file backend (:class:`AtomicLocalBackend`).  Called by
     ``import mmseg_visiongru``; calling it again changes nothing."""
     _register(MODEL_WRAPPERS, CPUDistributedDataParallel)
+    _register(HOOKS, SafeCheckpointHook)
+    _register(HOOKS, NonFiniteLossHook)
     register_backend('atomic_local', AtomicLocalBackend, force=True)
     mmseg = _registry_module('mmseg')
     if mmseg is not None:

@@ -1,10 +1,15 @@
 """Distributed runs of GPU recipes on CPU-only machines (mmengine 0.10.7 assumes CUDA)."""
 import atexit
+import datetime
 import os
 import subprocess
 
 import torch
 from mmengine.model import MMDistributedDataParallel
+
+# How long a collective waits for a peer before the job ends: longer than a validation or a
+# checkpoint save takes, far shorter than gloo's default of 30 minutes.
+DIST_TIMEOUT_S = 600
 
 
 class CPUDistributedDataParallel(MMDistributedDataParallel):
@@ -46,7 +51,9 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
     process group is created here (from the Slurm variables under ``srun``; the Runner then
     skips its own ``init_dist``) and destroyed at exit (left to interpreter shutdown, its
     threads could abort a finished run), and the model is wrapped by
-    :class:`CPUDistributedDataParallel`.
+    :class:`CPUDistributedDataParallel`.  The group's timeout is the config's
+    ``env_cfg.dist_cfg.timeout`` (seconds, as mmengine passes it to NCCL on a GPU machine;
+    :data:`DIST_TIMEOUT_S` if unset): a collective that waits longer for a stuck rank fails.
     """
     if torch.cuda.is_available():
         return
@@ -54,6 +61,8 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
     if launcher != 'none':
         if launcher == 'slurm':
             torch_env_from_slurm()
-        torch.distributed.init_process_group(backend='gloo')
+        timeout = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get('timeout')
+        torch.distributed.init_process_group(
+            backend='gloo', timeout=datetime.timedelta(seconds=timeout or DIST_TIMEOUT_S))
         atexit.register(torch.distributed.destroy_process_group)
         cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', broadcast_buffers=False)

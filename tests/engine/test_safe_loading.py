@@ -1,4 +1,5 @@
 """torch's safe loader reads mmengine checkpoints, and nothing beyond them."""
+import argparse
 import pickle
 
 import numpy as np
@@ -49,3 +50,18 @@ def test_allowlist_names_the_mmengine_types_and_calling_again_adds_nothing():
     assert ('mmseg_visiongru.engine.safe_loading.history_buffer_method',
             'builtins.getattr') in {(f'{g[0].__module__}.{g[0].__qualname__}', g[1])
                                     for g in before if isinstance(g, tuple)}
+
+
+def test_numpy_1_and_argparse_metadata_load(tmp_path):
+    # A checkpoint as numpy 1.x pickles it: numpy 2's module path renamed to numpy 1.x's
+    # (the legacy format keeps the pickle uncompressed, so the bytes can be edited).
+    path = tmp_path / 'old.pth'
+    torch.save({'meta': {'seed': np.int64(3), 'hist': np.arange(3.),
+                         'args': argparse.Namespace(lr=0.1, work_dir='w')},
+                'state_dict': {'w': torch.ones(2)}}, path, _use_new_zipfile_serialization=False)
+    data = path.read_bytes()
+    assert b'numpy._core.multiarray' in data
+    path.write_bytes(data.replace(b'numpy._core.multiarray', b'numpy.core.multiarray'))
+    meta = torch.load(path)['meta']  # weights_only=True by default
+    assert meta['seed'] == 3 and meta['hist'].tolist() == [0., 1., 2.]
+    assert meta['args'] == argparse.Namespace(lr=0.1, work_dir='w')

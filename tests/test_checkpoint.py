@@ -2,7 +2,12 @@
 backbones (``load_pretrained``) and whole models (``load_checkpoint_strict``)."""
 import pytest
 import torch
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS as CLS_MODELS
+from mmseg.models import SegTTAModel
+from mmseg.registry import MODELS as SEG_MODELS
 
+import mmseg_visiongru  # noqa: F401  (registers VisionGRU)
 from mmseg_visiongru.checkpoint import (infer_arch, likely_fix, load_checkpoint_strict,
                                         load_pretrained)
 from mmseg_visiongru.models import VisionGRU
@@ -142,29 +147,29 @@ def test_infer_arch_reads_widths_and_depths():
 
 def segmentor(embed_dims=16, channels=16, num_classes=5):
     """A small UperNet + VisionGRU (the configs' heads, narrow)."""
-    import mmseg_visiongru  # noqa: F401  (registers VisionGRU)
-    from mmseg.registry import MODELS
     dims = [embed_dims * 2**i for i in range(4)]
     loss = dict(type='CrossEntropyLoss')
-    return MODELS.build(dict(
+    cfg = dict(
         type='EncoderDecoder',
         backbone=dict(type='VisionGRU', arch=dict(embed_dims=embed_dims, depths=[1, 1, 1, 1])),
-        decode_head=dict(type='UperHead', in_channels=dims, in_index=[0, 1, 2, 3],
+        decode_head=dict(type='UPerHead', in_channels=dims, in_index=[0, 1, 2, 3],
                          pool_scales=(1, 2), channels=channels, num_classes=num_classes,
                          loss_decode=loss),
         auxiliary_head=dict(type='FCNHead', in_channels=dims[2], in_index=2, channels=8,
-                            num_convs=1, num_classes=num_classes, loss_decode=loss)))
+                            num_convs=1, num_classes=num_classes, loss_decode=loss))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return SEG_MODELS.build(cfg)
 
 
 def classifier(embed_dims=16):
-    import mmseg_visiongru  # noqa: F401  (registers VisionGRU)
-    from mmpretrain.registry import MODELS
-    return MODELS.build(dict(
+    cfg = dict(
         type='ImageClassifier',
         backbone=dict(type='VisionGRU', arch=dict(embed_dims=embed_dims, depths=[1, 1, 1, 1]),
                       out_indices=(3, )),
         neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=5, in_channels=8 * embed_dims)))
+        head=dict(type='LinearClsHead', num_classes=5, in_channels=8 * embed_dims))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return CLS_MODELS.build(cfg)
 
 
 def assert_same_weights(a, b):
@@ -235,7 +240,6 @@ def test_backbone_only_checkpoint_is_named(tmp_path):
 
 
 def test_wrapped_model_loads_through_its_module(tmp_path):
-    from mmseg.models import SegTTAModel
     torch.manual_seed(0)
     source, target = segmentor(), segmentor()
     load_checkpoint_strict(SegTTAModel(module=target), save(source, tmp_path / 'seg.pth'))

@@ -5,7 +5,8 @@
 #
 # GPUS processes on this node (GPUs, or CPU processes over gloo without CUDA); each evaluates
 # its share of the test set and rank 0 reports the metrics.  Environment as tools/dist_train.sh:
-# NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500), PYTHON (.venv/bin/python).
+# NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500), PYTHON (.venv/bin/python if
+# present, else python from PATH).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ $# -lt 3 ]; then

@@ -11,7 +11,9 @@
 #     NNODES=2 NODE_RANK=1 MASTER_ADDR=10.1.1.1 tools/dist_train.sh CONFIG 8   # on the other
 #
 # Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1: node 0's address), PORT
-# (29500: a free port on node 0), PYTHON (this repository's .venv/bin/python).
+# (29500: a free port on node 0), PYTHON (default: this repository's .venv/bin/python if
+# present, else python from PATH).  With a batch other than the config's (GPUS x NNODES x
+# train_dataloader.batch_size against auto_scale_lr.base_batch_size) a warning says so.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ $# -lt 2 ]; then

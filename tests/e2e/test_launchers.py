@@ -1,9 +1,12 @@
 """The launchers: a real two-node job through tools/dist_train.sh (two node invocations on this
-machine, one process each, over gloo), and the srun commands of tools/slurm_{train,test}.sh."""
+machine, one process each, over gloo), the srun commands of tools/slurm_{train,test}.sh
+(MMSegmentation 1.2.2's arguments and variables), the Python they pick, and the warning for a
+batch other than the config's."""
 import hashlib
 import os
 import os.path as osp
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -85,12 +88,13 @@ def test_dist_scripts_check_their_arguments():
     assert "GPUS must be a number, got 'two'" in out
     out = run_fails('env', 'PYTHON=/nonexistent/python', 'bash', 'tools/dist_train.sh', CONFIG, '1')
     assert "no Python at '/nonexistent/python'" in out
-    assert 'usage: ' in run_fails('bash', 'tools/slurm_train.sh', 'partition', 'job', CONFIG)
+    assert 'usage: ' in run_fails('bash', 'tools/slurm_train.sh', 'partition', 'job')
 
 
 @pytest.fixture
 def fake_srun(tmp_path):
-    """An `srun` on PATH that records its arguments (one per line) and the PYTHONPATH it got."""
+    """An `srun` on PATH that records its arguments (one per line) and the PYTHONPATH it got;
+    calling it returns those and the launcher's stderr."""
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
     record = tmp_path / 'srun.args'
@@ -104,14 +108,16 @@ def fake_srun(tmp_path):
         for key in ('GPUS', 'GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS', 'PYTHON'):
             if key not in env:
                 environ.pop(key, None)
-        subprocess.run(['bash', f'tools/{script}', *args], cwd=ROOT, env=environ, check=True)
-        return record.read_text().splitlines(), (tmp_path / 'srun.args.pythonpath').read_text()
+        proc = subprocess.run(['bash', f'tools/{script}', *args], cwd=ROOT, env=environ,
+                              check=True, stderr=subprocess.PIPE, text=True)
+        return (record.read_text().splitlines(),
+                (tmp_path / 'srun.args.pythonpath').read_text(), proc.stderr)
     return call
 
 
 def test_slurm_train_builds_the_srun_command(fake_srun):
-    args, pythonpath = fake_srun(
-        'slurm_train.sh', 'gpu', 'visiongru-ti', CONFIG, 'work_dirs/ti', '--amp',
+    args, pythonpath, _ = fake_srun(
+        'slurm_train.sh', 'gpu', 'visiongru-ti', CONFIG, '--work-dir', 'work_dirs/ti', '--amp',
         '--cfg-options', 'train_cfg.max_iters=80000',
         GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='6', SRUN_ARGS='--time=2-00:00:00 --exclusive',
         PYTHON='/opt/env/bin/python')
@@ -120,21 +126,61 @@ def test_slurm_train_builds_the_srun_command(fake_srun):
         '--ntasks-per-node=8', '--cpus-per-task=6', '--kill-on-bad-exit=1',
         '--time=2-00:00:00', '--exclusive',
         '/opt/env/bin/python', '-u', osp.join(ROOT, 'tools', 'train.py'), CONFIG,
-        '--work-dir=work_dirs/ti', '--launcher=slurm', '--amp',
+        '--launcher=slurm', '--work-dir', 'work_dirs/ti', '--amp',
         '--cfg-options', 'train_cfg.max_iters=80000']
     assert pythonpath.split(':')[0].strip() == ROOT
 
 
 def test_slurm_defaults_and_test_script(fake_srun):
-    args, _ = fake_srun('slurm_train.sh', 'gpu', 'job', CONFIG, 'wd')
-    assert args[2:8] == ['--job-name=job', '--gres=gpu:8', '--ntasks=8', '--ntasks-per-node=8',
+    """MMSegmentation 1.2.2's defaults: 4 GPUs, 4 per node, 5 CPUs per task."""
+    args, _, _ = fake_srun('slurm_train.sh', 'gpu', 'job', CONFIG, PYTHON='/opt/env/bin/python')
+    assert args[2:8] == ['--job-name=job', '--gres=gpu:4', '--ntasks=4', '--ntasks-per-node=4',
                          '--cpus-per-task=5', '--kill-on-bad-exit=1']
-    assert args[8] == osp.join(ROOT, '.venv', 'bin', 'python')
-    # Fewer GPUs than a node has: one node with that many.
-    args, _ = fake_srun('slurm_test.sh', 'gpu', 'eval', CONFIG, 'iter_160000.pth', '--tta',
-                        '--out', 'preds', GPUS='4')
+    assert args[8:] == ['/opt/env/bin/python', '-u', osp.join(ROOT, 'tools', 'train.py'),
+                        CONFIG, '--launcher=slurm']
+    # Fewer GPUs than a node has: one node with that many; the repository's .venv if present.
+    args, _, _ = fake_srun('slurm_test.sh', 'gpu', 'eval', CONFIG, 'iter_160000.pth', '--tta',
+                           '--out', 'preds', GPUS='2')
     assert args == [
-        '-p', 'gpu', '--job-name=eval', '--gres=gpu:4', '--ntasks=4', '--ntasks-per-node=4',
+        '-p', 'gpu', '--job-name=eval', '--gres=gpu:2', '--ntasks=2', '--ntasks-per-node=2',
         '--cpus-per-task=5', '--kill-on-bad-exit=1', osp.join(ROOT, '.venv', 'bin', 'python'),
         '-u', osp.join(ROOT, 'tools', 'test.py'), CONFIG, 'iter_160000.pth', '--launcher=slurm',
         '--tta', '--out', 'preds']
+    assert 'GPUS_PER_NODE must be a positive number' in run_fails(
+        'env', 'GPUS_PER_NODE=0', 'bash', 'tools/slurm_test.sh', 'gpu', 'eval', CONFIG, 'x.pth')
+
+
+def test_a_batch_other_than_the_configs_is_warned(fake_srun):
+    """The Ti config is tuned for 8 GPUs x 2 images: 4 GPUs get a warning naming the fix;
+    --auto-scale-lr (which rescales the lr) or the right count do not."""
+    _, _, err = fake_srun('slurm_train.sh', 'gpu', 'job', CONFIG, PYTHON=PYTHON)
+    assert ('WARNING: 4 GPUs x 2 images per GPU = a batch of 8, but '
+            f'{CONFIG} is tuned for a batch of 16') in err
+    assert 'add --auto-scale-lr to scale the lr, or use 8 GPUs' in err
+    _, _, err = fake_srun('slurm_train.sh', 'gpu', 'job', CONFIG, '--auto-scale-lr',
+                          PYTHON=PYTHON)
+    assert 'WARNING' not in err
+    _, _, err = fake_srun('slurm_train.sh', 'gpu', 'job', CONFIG, '--cfg-options',
+                          'train_dataloader.batch_size=4', PYTHON=PYTHON, GPUS='4')
+    assert 'WARNING' not in err
+
+
+def test_without_a_venv_the_python_on_path_runs(tmp_path):
+    """A checkout in a user's own environment (no .venv, no PYTHON): `python` from PATH, as
+    MMSegmentation's scripts use."""
+    repo = tmp_path / 'repo'
+    (repo / 'tools').mkdir(parents=True)
+    for name in ('dist_train.sh', 'launch.sh'):
+        shutil.copy(osp.join(ROOT, 'tools', name), repo / 'tools' / name)
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    record = tmp_path / 'python.args'
+    python = bin_dir / 'python'
+    python.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
+    python.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHON'}
+    env['PATH'] = f'{bin_dir}:{env["PATH"]}'
+    subprocess.run(['bash', 'tools/dist_train.sh', 'cfg.py', '2'], cwd=repo, env=env, check=True)
+    args = record.read_text().splitlines()
+    assert args[:2] == ['-m', 'torch.distributed.run'] and '--nproc_per_node=2' in args
+    assert args[-3:] == ['cfg.py', '--launcher', 'pytorch']

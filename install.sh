@@ -85,9 +85,7 @@ pip() { "$py" -m pip --disable-pip-version-check --quiet "$@"; }
 pip install "pip==25.3"
 pip install -r requirements/build.txt "torch==2.14.1" "torchvision==0.29.1"
 wheel=$(tools/build_mmcv.sh "$py" "$cache")
-requirements=(-r requirements/runtime.txt)
-[ -f requirements/deploy.txt ] && requirements+=(-r requirements/deploy.txt)
-pip install "$wheel" "${requirements[@]}"
+pip install "$wheel" -r requirements/runtime.txt -r requirements/deploy.txt
 pip install --no-deps --no-build-isolation -e .
 "$py" -c "import mmcv.ops, mmseg.models, mmpretrain.models, mmseg_visiongru" \
     || die "FAILED: the stack does not import"

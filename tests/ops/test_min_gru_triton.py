@@ -23,26 +23,39 @@ def report():
     return kernel_report
 
 
-def check_compiled(launch, arch, config):
+def check_compiled(launch, compiled, arch, config):
     kernel_report = report()
-    compiled = kernel_report.compile_launch(launch, arch)
-    gpu = kernel_report.GPUS[arch]
     assert compiled.spill_bytes == 0, \
         f'{launch.name} spills {compiled.spill_bytes} bytes on sm_{arch}'
-    assert kernel_report.resident(compiled, gpu) >= config.resident, \
+    assert kernel_report.resident(compiled, kernel_report.GPUS[arch]) >= config.resident, \
         f'{launch.name}: {compiled.registers} registers, {compiled.shared} B shared memory'
-    return compiled
+
+
+@pytest.fixture(scope='module')
+def stage_1_on_sm_90():
+    """{(dtype, backward): (launch, compiled)} at VisionGRU-Ti's stage 1 at 512 x 512, batch 16
+    (one pass each way), compiled in one go."""
+    kernel_report = report()
+    B, L, I = kernel_report.SHAPES['512x512 b16 stage 1']
+    keys, launches = [], []
+    for dtype in ('float32', 'bfloat16', 'float16'):
+        for backward in (False, True):
+            launch, = kernel_report.launches(B, L, I, 2, kernel_report.DTYPES[dtype],
+                                             kernel_report.GPUS[90], backward)
+            keys.append((dtype, backward))
+            launches.append(launch)
+    compiled = kernel_report.compile_launches(launches, 90)
+    return dict(zip(keys, zip(launches, compiled)))
 
 
 @pytest.mark.parametrize('dtype', ['float32', 'bfloat16', 'float16'])
-def test_stage_1_kernels_compile_for_sm_90_without_spills(dtype):
-    # The launches at VisionGRU-Ti's stage 1 at 512 x 512, batch 16 (one pass each way).
+def test_stage_1_kernels_compile_for_sm_90_without_spills(dtype, stage_1_on_sm_90):
     kernel_report = report()
     gpu = kernel_report.GPUS[90]
     B, L, I = kernel_report.SHAPES['512x512 b16 stage 1']
     for backward in (False, True):
-        launch, = kernel_report.launches(B, L, I, 2, kernel_report.DTYPES[dtype], gpu, backward)
-        compiled = check_compiled(launch, 90, triton_backend.config_for(I, L, backward))
+        launch, compiled = stage_1_on_sm_90[dtype, backward]
+        check_compiled(launch, compiled, 90, triton_backend.config_for(I, L, backward))
         loop = kernel_report.main_loop(kernel_report.sass(compiled))
         cost = kernel_report.loop_cost(loop, gpu, gpu.latency_us)
         # Software-pipelined: the tile loads are cp.async copies, none waited for in its own
@@ -58,13 +71,17 @@ def test_every_launch_compiles_without_spills(arch):
     # the shapes that cover every row of CONFIGS.
     kernel_report = report()
     gpu = kernel_report.GPUS[arch]
+    launches, configs = [], []
     for B, L, I in kernel_report.SHAPES.values():
         for K in (1, 2):
             for dtype in kernel_report.DTYPES.values():
                 for backward in (False, True):
-                    config = triton_backend.config_for(I, L, backward)
                     for launch in kernel_report.launches(B, L, I, K, dtype, gpu, backward):
-                        check_compiled(launch, arch, config)
+                        launches.append(launch)
+                        configs.append(triton_backend.config_for(I, L, backward))
+    for launch, compiled, config in zip(launches, kernel_report.compile_launches(launches, arch),
+                                        configs):
+        check_compiled(launch, compiled, arch, config)
 
 
 def test_chunks_follow_occupancy():
@@ -106,8 +123,9 @@ def make_case(L, I, seed=0):
     return proj.to(DEVICE), torch.randn(1, L, 2 * I, generator=g).to(DEVICE)
 
 
-@pytest.mark.parametrize('config, case', [(c, 'tile and tail') for c in CONFIGS] +
-                         [(CONFIGS[0], 'chunks')])
+@pytest.mark.parametrize('config, case', [
+    pytest.param(c, case, id=f'{c.BT}x{c.BD}-{case}')
+    for c, case in [(c, 'tile and tail') for c in CONFIGS] + [(CONFIGS[0], 'chunks')]])
 def test_every_config_matches_float64(config, case):
     # Both directions.  A full tile and a partial one, over two channel blocks, the second
     # partial; chunks: three of one tile each, the last partial, their states carried across

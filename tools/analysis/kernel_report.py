@@ -31,9 +31,12 @@ Time model (an estimate, stated with its constants; only a GPU measures):
 import argparse
 import functools
 import importlib.util
+import os
 import os.path as osp
+import pickle
 import re
 import subprocess
+import sys
 import tempfile
 from math import ceil
 from typing import Dict, List, NamedTuple, Optional, Sequence
@@ -85,17 +88,12 @@ def compiled_module():
     return module
 
 
-class Pointer(NamedTuple):
-    """A tensor argument: its dtype (the JIT specialises it as a 16-byte aligned pointer)."""
-    dtype: torch.dtype
-
-
 class Launch(NamedTuple):
     """One kernel launch of the op: what to compile and how much work it is."""
     name: str  # 'forward', 'forward summary', 'carry', ...
     kernel: str  # the kernel's name in the module
     grid: tuple
-    args: dict  # the kernel's arguments (Pointer for tensors), launch options included
+    args: dict  # the kernel's arguments (a tensor's: its torch.dtype), launch options included
     iterations: int  # main-loop iterations per program
     elements: int  # tile elements per iteration
     bytes: int  # unavoidable HBM traffic
@@ -107,7 +105,7 @@ def launches(B: int, L: int, I: int, K: int, dtype: torch.dtype, gpu: GPU,
     module = compiled_module()
     grid, I, chunk, meta = module.plan(B, L, 2 * I * K, REVERSE[K], dtype, gpu.sms, backward)
     acc = torch.float64 if dtype == torch.float64 else torch.float32
-    x, state = Pointer(dtype), Pointer(acc)
+    x, state = dtype, acc
     size, acc_size = dtype.itemsize, acc.itemsize
     n = B * L * I * K  # elements of h
     chunked = grid[1] > 1
@@ -174,7 +172,8 @@ def _compile(kernel: str, arch: int, args_key: tuple) -> Compiled:
     from triton.runtime.jit import MockTensor, create_function_from_signature
 
     fn = getattr(compiled_module(), kernel)
-    args = {k: MockTensor(v.dtype) if isinstance(v, Pointer) else v for k, v in args_key}
+    # A tensor argument as the JIT specialises it: a 16-byte aligned pointer.
+    args = {k: MockTensor(v) if isinstance(v, torch.dtype) else v for k, v in args_key}
     options = {k: args.pop(k) for k in ('num_warps', 'num_stages') if k in args}
     target = GPUTarget('cuda', arch, 32)
     backend = make_backend(target)
@@ -192,7 +191,35 @@ def _compile(kernel: str, arch: int, args_key: tuple) -> Compiled:
 
 def compile_launch(launch: Launch, arch: int) -> Compiled:
     """``launch``'s kernel compiled for ``sm_{arch}`` (cached per specialisation)."""
-    return _compile(launch.kernel, arch, tuple(sorted(launch.args.items())))
+    return compile_launches([launch], arch)[0]
+
+
+def compile_launches(launches: Sequence[Launch], arch: int) -> List[Compiled]:
+    """``launches`` compiled for ``sm_{arch}``.  Where Triton was imported with
+    ``TRITON_INTERPRET=1`` (the tests without a GPU) its own language functions are
+    interpreted and cannot compile: there a child process without it compiles them all."""
+    from triton import knobs
+    if not knobs.runtime.interpret:
+        return [_compile(x.kernel, arch, tuple(sorted(x.args.items()))) for x in launches]
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    with tempfile.TemporaryDirectory() as tmp:
+        job = osp.join(tmp, 'job.pkl')
+        with open(job, 'wb') as f:
+            pickle.dump((list(launches), arch), f)
+        subprocess.run([sys.executable, '-m', 'tools.analysis.kernel_report', '--compile', job],
+                       cwd=root, env=env, check=True)
+        with open(job, 'rb') as f:
+            return [Compiled(*fields) for fields in pickle.load(f)]
+
+
+def _compile_job(job: str) -> None:
+    """Compile the (launches, arch) pickled in ``job`` and pickle the results over it."""
+    with open(job, 'rb') as f:
+        launches, arch = pickle.load(f)
+    compiled = compile_launches(launches, arch)
+    with open(job, 'wb') as f:
+        pickle.dump([tuple(c) for c in compiled], f)
 
 
 @functools.lru_cache(maxsize=None)
@@ -315,19 +342,19 @@ def estimate(launch: Launch, compiled: Compiled, gpu: GPU, latency_us: float) ->
 def op_rows(shape: str, K: int, dtype: str, gpu: GPU) -> List[dict]:
     """One row per launch of the forward and the backward."""
     B, L, I = SHAPES[shape]
+    passes = [(backward, launch) for backward in (False, True)
+              for launch in launches(B, L, I, K, DTYPES[dtype], gpu, backward)]
     rows = []
-    for backward in (False, True):
-        for launch in launches(B, L, I, K, DTYPES[dtype], gpu, backward):
-            compiled = compile_launch(launch, gpu.arch)
-            row = dict(arch=f'sm_{gpu.arch}', sms=gpu.sms, shape=shape, K=K, dtype=dtype,
-                       launch=launch.name, backward=backward, registers=compiled.registers,
-                       spills=compiled.spill_bytes, shared=compiled.shared,
-                       warps=compiled.num_warps,
-                       config=_config(launch), **estimate(launch, compiled, gpu,
-                                                          gpu.latency_us))
-            row['range_ms'] = [estimate(launch, compiled, gpu, lat)['ms']
-                               for lat in LATENCY_RANGE_US]
-            rows.append(row)
+    for (backward, launch), compiled in zip(passes, compile_launches([x for _, x in passes],
+                                                                     gpu.arch)):
+        row = dict(arch=f'sm_{gpu.arch}', sms=gpu.sms, shape=shape, K=K, dtype=dtype,
+                   launch=launch.name, backward=backward, registers=compiled.registers,
+                   spills=compiled.spill_bytes, shared=compiled.shared,
+                   warps=compiled.num_warps, config=_config(launch),
+                   **estimate(launch, compiled, gpu, gpu.latency_us))
+        row['range_ms'] = [estimate(launch, compiled, gpu, lat)['ms']
+                           for lat in LATENCY_RANGE_US]
+        rows.append(row)
     return rows
 
 
@@ -380,7 +407,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--sms', type=int, help="the GPU model's multiprocessors (one --arch)")
     parser.add_argument('--hbm-tbps', type=float, help="the GPU model's bandwidth (one --arch)")
     parser.add_argument('--name', help="the GPU model's name (one --arch)")
+    parser.add_argument('--compile', metavar='JOB', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.compile:
+        return _compile_job(args.compile)
     overrides = {k: v for k, v in dict(sms=args.sms, hbm_tbps=args.hbm_tbps,
                                        name=args.name).items() if v is not None}
     if overrides and len(args.arch) != 1:

@@ -28,6 +28,8 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+LOG2E = tl.constexpr(1.4426950408889634)  # exp(x) = exp2(x * LOG2E)
+
 
 @triton.jit
 def _combine(a1, b1, a2, b2):
@@ -43,17 +45,17 @@ def _last_row(x, BT: tl.constexpr):
 
 @triton.jit
 def _gates(hidden, gate):
-    """``z = sigmoid(gate)`` scaled by ``r``, ``1 - z`` scaled by ``r``, ``g(hidden)`` and
-    ``g'(hidden)``, with one exponential per input and one division for the three sigmoids
-    (none overflows: each exponential is of a non-positive number).
+    """``z = sigmoid(gate)``, ``1 - z``, ``g(hidden)`` and ``g'(hidden)`` (tiles shaped as the
+    inputs) from one exponential per input and one division for the three sigmoids (no
+    overflow: each exponential is of a number <= 0).
 
     With ``e = exp(-|gate|)``, ``f = exp(min(hidden, 0))`` (0 above 0) and
     ``r = 1 / ((1 + e) (1 + f))``: ``z = n_z (1 + f) r`` and ``1 - z = n_a (1 + f) r`` with
     ``(n_z, n_a) = (1, e)`` for ``gate >= 0`` else ``(e, 1)``; below 0, ``g = f (1 + e) r`` and
     ``g' = g (1 - g) = g (1 + e) r``.  Returns z, 1 - z, g, g' (g' = 1 at and above 0)."""
-    e = tl.exp2(-tl.abs(gate) * 1.4426950408889634)
+    e = tl.exp2(-tl.abs(gate) * LOG2E)
     below = hidden < 0
-    f = tl.where(below, tl.exp2(tl.minimum(hidden, 0.) * 1.4426950408889634), 0.)
+    f = tl.where(below, tl.exp2(tl.minimum(hidden, 0.) * LOG2E), 0.)
     one_plus_e = 1. + e
     r = 1. / (one_plus_e * (1. + f))
     s = (1. + f) * r  # 1 / (1 + e)
@@ -68,7 +70,7 @@ def _gates(hidden, gate):
 @triton.jit
 def _decay(gate):
     """``1 - sigmoid(gate) = sigmoid(-gate)`` from one exponential and one division."""
-    e = tl.exp2(-tl.abs(gate) * 1.4426950408889634)
+    e = tl.exp2(-tl.abs(gate) * LOG2E)
     s = 1. / (1. + e)
     return tl.where(gate >= 0, e * s, s)
 
@@ -225,10 +227,11 @@ class Config(NamedTuple):
 # 1152).  16 channels: 288 programs at stage 1 of 512 x 512, batch 16 (32: 160 programs, and 28
 # of the 132 SMs run two); 3 stages hide the loads (2 leave a wait exposed each tile); the
 # backward's 64-token tiles spill a register at 3 stages in float32, 32-token ones do not; at
-# I = 1152 the backward's 32 channels halve the programs (and chunks at 2048 x 2048).
+# I = 1152 the backward's 32 channels halve the programs (and chunks at 2048 x 2048); its
+# shared memory fits 3 programs per A100 SM.
 CONFIGS = (
     ((576, None), Config(64, 16, 4, 3, 4), Config(32, 16, 4, 3, 4)),
-    ((None, None), Config(64, 16, 4, 3, 4), Config(32, 32, 4, 3, 4)),
+    ((None, None), Config(64, 16, 4, 3, 4), Config(32, 32, 4, 3, 3)),
 )
 
 

@@ -9,7 +9,7 @@ convention (convolutions and matrix products only, as Fig. 1 of the VisionGRU pa
 MMSegmentation's ``get_flops.py``) and the full count; the parameters are the whole model's
 (auxiliary heads included).  A segmentor counts backbone, neck and decode head
 (``mode='tensor'``); a classifier backbone, neck and head.  ``--shape`` defaults to the config's
-``crop_size``, else 224.  Counting the minGRU op needs torch >= 2.4, where it is a custom op.
+``crop_size``, else 224.
 """
 import argparse
 import importlib
@@ -27,7 +27,10 @@ from mmengine.registry import MODELS, init_default_scope
 
 if __package__ in (None, ''):  # run as a script: the checkout's tools.analysis
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from tools.analysis.complexity import flop_analyzer, paper_macs  # noqa: E402
+from tools.analysis.complexity import flop_analyzer, paper_macs, scan_macs  # noqa: E402
+
+# The minGRU op as torch.jit traces it on torch < 2.4, where it is an autograd Function.
+SCAN_FUNCTION_OP = 'prim::PythonOp._MinGRUScan'
 
 
 class TensorForward(nn.Module):
@@ -72,6 +75,7 @@ def count(cfg: Config, shape: Tuple[int, int]) -> dict:
     model = build(cfg)
     with torch.no_grad():
         analyzer = flop_analyzer(TensorForward(model), (torch.randn(1, 3, *shape), ))
+        analyzer.set_op_handle(SCAN_FUNCTION_OP, scan_macs)
         counts: Counter = analyzer.by_operator()
     return dict(
         params=parameter_count(model)[''],

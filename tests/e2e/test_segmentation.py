@@ -2,10 +2,15 @@
 infers, and runs distributed on CPU processes, with our tools and the upstream mmseg ones."""
 import os.path as osp
 import re
+import shutil
 from glob import glob
 
 import mmseg
-import pytest
+import numpy as np
+import torch
+from PIL import Image
+
+from mmseg_visiongru.models import VisionGRU
 
 from ..helpers import CONFIG, PYTHON, losses, run, run_fails, small_run_options
 
@@ -45,17 +50,35 @@ def test_resume_continues_from_the_last_checkpoint(trained, ade_sample, tmp_path
     assert osp.isfile(work_dir / 'iter_24.pth') and not osp.isfile(work_dir / 'iter_12.pth')
 
 
-def test_infer_writes_overlays_and_label_maps(trained, ade_sample, tmp_path):
-    import numpy as np
-    from PIL import Image
-    run(PYTHON, 'tools/infer.py', osp.join(ade_sample, 'images', 'validation'), '--config',
-        CONFIG, '--checkpoint', osp.join(trained, 'iter_24.pth'), '--out', str(tmp_path))
+def test_infer_writes_overlays_and_label_maps_and_skips_unreadable_images(
+        trained, ade_sample, tmp_path):
+    images = tmp_path / 'images'
+    shutil.copytree(osp.join(ade_sample, 'images', 'validation'), images)
+    (images / 'broken.jpg').write_bytes(b'\xff\xd8 not a jpeg')
+    out = run_fails(PYTHON, 'tools/infer.py', str(images), '--config', CONFIG,
+                    '--checkpoint', osp.join(trained, 'iter_24.pth'), '--out', str(tmp_path))
+    assert f'1 of 5 images could not be read and were skipped: {images / "broken.jpg"}' in out
     overlays = sorted(glob(str(tmp_path / 'overlays' / '*.png')))
     labels = sorted(glob(str(tmp_path / 'labels' / '*.png')))
     assert len(overlays) == len(labels) == 4
     label = np.array(Image.open(labels[0]))
     assert label.shape == (64, 64) and label.max() < 150
     assert np.array(Image.open(overlays[0])).shape == (64, 64, 3)
+
+
+def test_test_tool_refuses_a_classification_checkpoint(ade_sample, tmp_path):
+    with torch.device('meta'):
+        backbone = VisionGRU('tiny', out_indices=(3, )).state_dict()
+    state = {f'backbone.{k}': v for k, v in backbone.items()}
+    state.update({'head.fc.weight': torch.empty(1000, 576), 'head.fc.bias': torch.empty(1000)})
+    # Every tensor a zero-strided view of one element: the file holds shapes only.
+    torch.save({'meta': {}, 'state_dict': {k: torch.zeros(()).expand(v.shape)
+                                           for k, v in state.items()}}, tmp_path / 'cls.pth')
+    out = run_fails(PYTHON, 'tools/test.py', CONFIG, str(tmp_path / 'cls.pth'), '--work-dir',
+                    str(tmp_path), '--cfg-options', *small_run_options(ade_sample, 24))
+    assert "ValueError: Checkpoint '" in out and 'does not match the model (EncoderDecoder)' in out
+    assert "Likely fix: the checkpoint is a classifier's, the model a segmentor" in out
+    assert 'per class results' not in out
 
 
 def test_upstream_mmseg_tools_run_our_config(trained, ade_sample, tmp_path):

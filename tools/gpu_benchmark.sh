@@ -31,7 +31,8 @@ print(p.major * 10 + p.minor, p.multi_processor_count, p.name.replace(' ', '_'))
     esac
 fi
 if [ "${SMOKE:-0}" = 1 ]; then
-    report+=(--arch 90 --dtype float32 --shape "512x512 b16 stage 1")
+    report+=(--dtype float32 --shape "512x512 b16 stage 1")
+    [ "$device" = cpu ] && report+=(--arch 90)
     scan=(--smoke --repeats 1)
     steps=(--shapes 64x1 --repeats 1 --warmup 1)
     compiled=(--shapes 64x1 --repeats 1 --warmup 1 --models visiongru-ti)

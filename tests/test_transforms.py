@@ -1,8 +1,15 @@
-"""CheckSegLabels: annotations that cannot be the image's label map are errors naming the file."""
+"""CheckSegLabels: annotations that cannot be the image's label map are errors naming the file;
+the configs' pipelines keep image and annotation aligned whatever the image's EXIF orientation."""
 import numpy as np
 import pytest
+from mmengine.config import Config
+from mmseg.registry import TRANSFORMS
+from PIL import Image
 
+import mmseg_visiongru  # noqa: F401  (registers CheckSegLabels)
 from mmseg_visiongru.transforms import CheckSegLabels
+
+from .helpers import ROOT
 
 
 def test_label_values_out_of_range():
@@ -16,9 +23,7 @@ def test_label_values_out_of_range():
 
 
 def load(cfg_pipeline, image, annotation):
-    """Run the config's pipeline up to and including CheckSegLabels on one pair of files."""
-    import mmseg_visiongru  # noqa: F401  (registers CheckSegLabels)
-    from mmseg.registry import TRANSFORMS
+    """Run the loading steps of a config's pipeline, and CheckSegLabels, on one pair of files."""
     steps = [t for t in cfg_pipeline if t['type'] in ('LoadImageFromFile', 'LoadAnnotations',
                                                         'CheckSegLabels')]
     results = dict(img_path=str(image), seg_map_path=str(annotation), reduce_zero_label=True,
@@ -28,11 +33,8 @@ def load(cfg_pipeline, image, annotation):
     return results
 
 
-@pytest.fixture
+@pytest.fixture(scope='module')
 def pipeline():
-    from mmengine.config import Config
-
-    from .helpers import ROOT
     return Config.fromfile(f'{ROOT}/configs/upernet_visiongru_ti_ade20k.py').train_pipeline
 
 
@@ -40,7 +42,6 @@ def scene(tmp_path, orientation=1):
     """A 48x64 (height x width) image whose left half is bright, with its annotation (class 2
     on the left half, 1 on the right, before reduce_zero_label), the image tagged with an EXIF
     orientation."""
-    from PIL import Image
     pixels = np.zeros((48, 64, 3), np.uint8)
     pixels[:, :32] = 250
     label = np.ones((48, 64), np.uint8)
@@ -62,7 +63,6 @@ def test_image_and_annotation_align_whatever_the_exif_orientation(tmp_path, pipe
 
 
 def test_annotation_of_another_size_is_named(tmp_path, pipeline):
-    from PIL import Image
     image, annotation = scene(tmp_path)
     Image.fromarray(np.ones((40, 64), np.uint8)).save(annotation)
     with pytest.raises(ValueError, match=rf'{annotation}: the annotation is 40x64 \(height x '
@@ -78,7 +78,6 @@ def test_annotation_of_another_size_is_named(tmp_path, pipeline):
 
 
 def test_rgb_annotation_names_the_palette_fix(tmp_path, pipeline):
-    from PIL import Image
     image, annotation = scene(tmp_path)
     Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(annotation)
     with pytest.raises(ValueError, match=rf'{annotation}: the annotation has shape \(48, 64, 3\),'

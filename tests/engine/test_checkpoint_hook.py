@@ -7,11 +7,14 @@ import subprocess
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from mmseg_visiongru.engine import AtomicLocalBackend, SafeCheckpointHook
+
+from ..helpers import ROOT
 
 RUNS = itertools.count()  # each Runner gets its own logger and message hub
 
@@ -100,3 +103,10 @@ def test_non_finite_weights_are_never_saved(tmp_path):
         f'(linear.weight). Training stopped; the last good checkpoint: {tmp_path}/iter_2.pth. '
         'Likely causes: a learning rate too high')
     assert checkpoints(tmp_path) == ['iter_2.pth']
+
+
+@pytest.mark.parametrize('config', ['upernet_visiongru_ti_ade20k', 'visiongru_ti_in1k'])
+def test_configs_use_the_safe_hooks(config):  # the other configs inherit them
+    cfg = Config.fromfile(f'{ROOT}/configs/{config}.py')
+    assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'
+    assert dict(type='NonFiniteLossHook') in cfg.custom_hooks

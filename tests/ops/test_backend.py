@@ -20,9 +20,11 @@ from mmseg_visiongru.ops.min_gru import op
 
 from ..helpers import ROOT
 
-# A process that loads the kernel from the cache in MMSEG_VISIONGRU_CACHE and reports it.
-LOAD = ('import time; from mmseg_visiongru.ops import csrc; start = time.time(); '
-        'k = csrc.kernels(); print("loaded", k is not None, round(time.time() - start, 1)); '
+# A process that loads the kernel from the cache in MMSEG_VISIONGRU_CACHE and reports it; it
+# imports the loader alone (torch, not the OpenMMLab packages the package registers with).
+LOAD = ('import importlib.util as u; spec = u.spec_from_file_location("csrc", '
+        f'"{osp.join(osp.dirname(csrc.__file__), "__init__.py")}"); csrc = u.module_from_spec(spec); '
+        'spec.loader.exec_module(csrc); k = csrc.kernels(); print("loaded", k is not None); '
         'print("reason", csrc.why_missing())')
 
 
@@ -143,7 +145,7 @@ def test_a_gpu_without_usable_triton_runs_torch_with_one_warning(monkeypatch):
 
 @pytest.mark.parametrize('name', ['cpp', 'torch'])
 def test_autograd_function_equals_the_custom_op(name):
-    proj = torch.randn(2, 17, 2 * 3 * 2, dtype=torch.float64, requires_grad=True)
+    proj = torch.randn(1, 7, 2 * 2 * 2, dtype=torch.float64, requires_grad=True)
     h = op._MinGRUScan.apply(proj, [0, 1], name)
     torch.testing.assert_close(h, min_gru_scan(proj, (False, True), backend=name))
     torch.autograd.gradcheck(lambda p: op._MinGRUScan.apply(p, [0, 1], name), (proj, ))

@@ -26,7 +26,8 @@ except (ImportError, AttributeError) as e:
     raise ImportError(f'ONNX export of min_gru_scan needs torch 2.14 (the pinned version, '
                       f'requirements/runtime.txt), got torch {torch.__version__}: {e}') from e
 
-# Opset 18: the oldest that torch's ONNX functions are written for (Scan itself is opset 9+).
+# Opset 18: torch's exporter writes its ONNX functions in it and cannot convert them to older
+# opsets (Scan itself is opset 9+).
 MIN_OPSET = 18
 _COMPUTE_IN_FLOAT32 = (ir.DataType.FLOAT16, ir.DataType.BFLOAT16)
 

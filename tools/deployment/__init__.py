@@ -1,0 +1,1 @@
+"""Deployment tools: ONNX export, evaluation in ONNX Runtime and its benchmark."""

@@ -1,0 +1,125 @@
+"""ONNX Runtime (CPU execution provider) against PyTorch eager (this package's C++ minGRU kernel)
+on the same segmentor, side by side in one run: export time and file size, then per input size
+the latency (median of the repeats after a warm-up) and peak memory of batch-1 inference.
+
+    python -m tools.deployment.benchmark_onnx [--config CONFIG] [--sizes 512 1024]
+                                              [--threads 2] [--repeats 3]
+
+Each (runtime, size) runs in its own process: the model (random weights: the time does not
+depend on them) or the session is built, one 64 px run loads the code, then the peak resident
+set size is reset (/proc/self/clear_refs) and the runs measured.  "peak" is the process's
+VmHWM over the runs, "added" that minus the resident size before them.  Both runtimes get the
+same number of threads (torch.set_num_threads, ONNX Runtime's intra-op threads).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+CONFIG = 'configs/upernet_visiongru_ti_ade20k.py'
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _status_mib(key: str) -> float:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1]) / 1024
+    raise KeyError(key)
+
+
+def build_segmentor(config: str):
+    """The config's segmentor, randomly initialised, eval mode, SyncBN as BN."""
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    cfg.model.backbone.init_cfg = None
+    torch.manual_seed(0)
+    return revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+
+
+def worker(runtime: str, target: str, size: int, threads: int, repeats: int) -> dict:
+    """Build ``runtime`` (``torch``: the config ``target``; ``onnxruntime``: the file
+    ``target``), run batch 1 at ``size`` x ``size``; seconds per run and memory in MiB."""
+    torch.set_num_threads(threads)
+    if runtime == 'torch':
+        from mmseg_visiongru.deploy.export import SegmentorExport
+        model = SegmentorExport(build_segmentor(target))
+
+        def infer(x):
+            with torch.no_grad():
+                return model(x)
+    else:
+        from mmseg_visiongru.deploy import OnnxModel
+        infer = OnnxModel(target, num_threads=threads)
+    infer(torch.randn(1, 3, 64, 64))
+    x = torch.randn(1, 3, size, size)
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # reset VmHWM to the current resident size
+    before = _status_mib('VmRSS')
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        infer(x)
+        times.append(time.perf_counter() - start)
+    peak = _status_mib('VmHWM')
+    return dict(seconds=statistics.median(times[1:]), peak_mib=peak,
+                added_mib=peak - before)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--config', default=CONFIG)
+    parser.add_argument('--sizes', type=int, nargs='+', default=[512, 1024])
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--worker', nargs=3, metavar=('RUNTIME', 'TARGET', 'SIZE'),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        runtime, target, size = args.worker
+        print('@@' + json.dumps(worker(runtime, target, int(size), args.threads, args.repeats)))
+        return
+
+    from mmseg_visiongru.deploy import export_module, export_onnx
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'segmentor.onnx')
+        module, names = export_module(build_segmentor(args.config))
+        seconds = export_onnx(module, torch.randn(2, 3, 512, 512), path, output_names=names)
+        print(f'| export (dynamic batch/height/width, opset 20) | {seconds:.1f} s | '
+              f'file {osp.getsize(path) / 2**20:.1f} MiB |')
+        print('\n| input | runtime | latency (s) | peak RSS (MiB) | added by the run (MiB) |')
+        print('|---|---|---:|---:|---:|')
+        for size in args.sizes:
+            results = {}
+            for runtime, target in (('PyTorch eager (C++ kernel)', args.config),
+                                    ('ONNX Runtime (CPU EP)', path)):
+                kind = 'torch' if runtime.startswith('PyTorch') else 'onnxruntime'
+                out = subprocess.run(
+                    [sys.executable, '-m', 'tools.deployment.benchmark_onnx', '--threads',
+                     str(args.threads), '--repeats', str(args.repeats), '--worker', kind,
+                     target, str(size)],
+                    cwd=ROOT, capture_output=True, text=True,
+                    env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
+                lines = [line for line in out.stdout.splitlines() if line.startswith('@@')]
+                if out.returncode or not lines:
+                    raise RuntimeError(f'{runtime} at {size}: {out.stderr[-3000:]}')
+                results[runtime] = r = json.loads(lines[-1][2:])
+                print(f'| 1x3x{size}x{size} | {runtime} | {r["seconds"]:.2f} | '
+                      f'{r["peak_mib"]:.0f} | {r["added_mib"]:.0f} |', flush=True)
+            torch_s, ort_s = (r['seconds'] for r in results.values())
+            print(f'| | ONNX Runtime / PyTorch | {ort_s / torch_s:.2f}x | | |', flush=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -65,3 +65,10 @@ def losses(work_dir):
         with open(scalars) as f:
             records += [r for r in map(json.loads, f) if 'loss' in r]
     return {r['iter']: r['loss'] for r in records}
+
+
+def rel_err(x, ref):
+    """``max |x - ref| / max |ref|`` in float64 (``x`` may be a NumPy array)."""
+    import torch
+    ref = torch.as_tensor(ref).double()
+    return ((torch.as_tensor(x).double() - ref).abs().max() / ref.abs().max()).item()

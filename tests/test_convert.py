@@ -10,7 +10,7 @@ from mmseg_visiongru.convert import arch_of, convert, official_parameter_names
 from mmseg_visiongru.models import VisionGRU
 from tools.analysis.released_layout import ReleasedVisionGRU
 
-from ..helpers import PYTHON, run, run_fails
+from .helpers import PYTHON, run, run_fails
 
 SMALL = dict(embed_dims=16, depths=[1, 1, 2, 1])
 

@@ -1,6 +1,8 @@
-"""ONNX Runtime (CPU execution provider) against PyTorch eager (this package's C++ minGRU kernel)
-on the same segmentor, side by side in one run: export time and file size, then per input size
-the latency (median of the repeats after a warm-up) and peak memory of batch-1 inference.
+"""ONNX Runtime (CPU execution provider) against PyTorch eager (this package's C++ minGRU kernel),
+side by side in one run: first ``min_gru_scan`` alone (the exported Scan against the op: error
+and time at 16,384 and 65,536 tokens), then the segmentor: export time and file size, and per
+input size the latency (median of the repeats after a warm-up) and peak memory of batch-1
+inference.
 
     python -m tools.deployment.benchmark_onnx [--config CONFIG] [--sizes 512 1024]
                                               [--threads 2] [--repeats 3]
@@ -45,6 +47,46 @@ def build_segmentor(config: str):
     cfg.model.backbone.init_cfg = None
     torch.manual_seed(0)
     return revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+
+
+def scan_table(threads: int, repeats: int, lengths=(16384, 65536)) -> None:
+    """min_gru_scan of VisionGRU-Ti's first stage (144 channels per direction, both directions,
+    batch 1) exported once with dynamic batch and length, against the op in PyTorch."""
+    from mmseg_visiongru.deploy import OnnxModel, export_onnx
+    from mmseg_visiongru.ops import min_gru_scan
+
+    class Scan(torch.nn.Module):
+
+        def forward(self, inputs):
+            return min_gru_scan(inputs, (False, True))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'scan.onnx')
+        export_onnx(Scan(), torch.randn(2, 37, 576), path, {0: 'batch', 1: 'length'})
+        session = OnnxModel(path, num_threads=threads)
+        print('| tokens L | max rel. error vs the op (fp32) | vs float64 | ONNX Runtime (ms) | '
+              'PyTorch C++ kernel (ms) |')
+        print('|---:|---:|---:|---:|---:|')
+        for length in lengths:
+            proj = torch.randn(1, length, 576, generator=torch.Generator().manual_seed(0))
+            onnx_h = torch.from_numpy(session(proj)[0]).double()
+            errors = [((onnx_h - ref.double()).abs().max() / ref.abs().max()).item()
+                      for ref in (min_gru_scan(proj, (False, True)),
+                                  min_gru_scan(proj.double(), (False, True)))]
+            ms = [1e3 * statistics.median(_seconds(fn, repeats)) for fn in (
+                lambda: session(proj), lambda: min_gru_scan(proj, (False, True)))]
+            print(f'| {length:,} | {errors[0]:.1e} | {errors[1]:.1e} | {ms[0]:.1f} | '
+                  f'{ms[1]:.1f} |', flush=True)
+
+
+def _seconds(fn, repeats: int):
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def worker(runtime: str, target: str, size: int, threads: int, repeats: int) -> dict:
@@ -92,6 +134,8 @@ def main():
 
     from mmseg_visiongru.deploy import export_module, export_onnx
     torch.set_num_threads(args.threads)
+    scan_table(args.threads, max(args.repeats, 5))
+    print()
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'segmentor.onnx')
         module, names = export_module(build_segmentor(args.config))

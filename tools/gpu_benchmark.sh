@@ -27,7 +27,8 @@ if [ "$device" = cuda ]; then
     read -r arch sms name < <("$python" -c "import torch; p = torch.cuda.get_device_properties(0); \
 print(p.major * 10 + p.minor, p.multi_processor_count, p.name.replace(' ', '_'))")
     case $arch in
-        80 | 90) report+=(--arch "$arch" --sms "$sms" --name "$name" --hbm-tbps "${HBM_TBPS:-3.0}") ;;
+        80 | 90) report+=(--arch "$arch" --sms "$sms" --name "$name"
+                          --hbm-tbps "${HBM_TBPS:-3.0}") ;;
     esac
 fi
 if [ "${SMOKE:-0}" = 1 ]; then

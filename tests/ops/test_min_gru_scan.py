@@ -12,6 +12,8 @@ from mmseg_visiongru.ops import min_gru_scan, min_gru_scan_naive, set_backend
 from mmseg_visiongru.ops.backend import kernels_cpu, resolve
 from mmseg_visiongru.ops.min_gru import triton as triton_backend
 
+from ..helpers import rel_err
+
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 # The CPU kernel where it is built (always in this repository's install; tools/gpu_benchmark.sh
 # runs these tests on a GPU machine from the source tree, without it).
@@ -50,10 +52,6 @@ def run(proj, reverse, grad_h, backend):
     h = min_gru_scan(proj, reverse, backend=backend)
     grad, = torch.autograd.grad(h, proj, grad_h)
     return h.detach(), grad
-
-
-def rel_err(x, ref):
-    return ((x.double() - ref).abs().max() / ref.abs().max()).item()
 
 
 @pytest.mark.parametrize('backend', BACKENDS)

@@ -13,6 +13,8 @@ import torch
 from mmseg_visiongru.ops import min_gru_scan_naive
 from mmseg_visiongru.ops.min_gru import triton as triton_backend
 
+from ..helpers import rel_err
+
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 CONFIGS = sorted({c for _, *configs in triton_backend.CONFIGS for c in configs})
 
@@ -109,10 +111,6 @@ def reference(proj, reverse, grad_h):
     h = min_gru_scan_naive(proj, reverse)
     grad, = torch.autograd.grad(h, proj, grad_h.double())
     return h.detach(), grad
-
-
-def rel_err(x, ref):
-    return ((x.double() - ref).abs().max() / ref.abs().max()).item()
 
 
 def make_case(L, I, seed=0):

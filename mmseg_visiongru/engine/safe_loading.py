@@ -35,7 +35,10 @@ def allow_mmengine_checkpoints() -> None:
     :func:`history_buffer_method` in place of ``builtins.getattr``, and ``argparse.Namespace``
     (an attribute holder; what it holds is checked as any other value).  Called by
     ``import mmseg_visiongru``, so it also holds under the upstream tools with our
-    ``custom_imports``; calling it again changes nothing."""
+    ``custom_imports``; calling it again changes nothing.  torch < 2.4 has no allowlist (its
+    ``torch.load`` unpickles everything by default): nothing to do there."""
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return
     reconstruct = np.zeros(0).__reduce__()[0]  # numpy's ndarray reconstructor
     scalar = np.float64(0).__reduce__()[0]  # numpy's scalar reconstructor
     dtypes = [type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGSUV']

@@ -9,6 +9,11 @@ from torch import Tensor
 from ..checkpoint import load_pretrained
 from .gru2d_block import GRU2DBlock
 
+if hasattr(torch.compiler, 'is_compiling'):
+    _is_compiling = torch.compiler.is_compiling
+else:  # torch < 2.3
+    from torch._dynamo import is_compiling as _is_compiling
+
 
 class ConvDownsample(nn.Module):
     """Conv3x3 stride 2 (padding 1, so sizes round up) then LayerNorm(eps 1e-6) over channels.
@@ -155,7 +160,7 @@ class VisionGRU(BaseModule):
         if not x.is_floating_point():
             raise ValueError(f'VisionGRU expects floating point images, got {x.dtype} '
                              '(normalise them first, e.g. with the data preprocessor)')
-        if x.device.type == 'cpu' and not torch.compiler.is_compiling() and \
+        if x.device.type == 'cpu' and not _is_compiling() and \
                 not torch.isfinite(x).all():
             raise ValueError('VisionGRU input contains NaN or Inf')
 

@@ -42,6 +42,16 @@ def _triton_problem() -> Optional[str]:
 # Looked up once: the dispatch runs inside torch.compile's traced code too.
 TRITON_PROBLEM = _triton_problem()
 
+_assume_constant = getattr(torch.compiler, 'assume_constant_result', None) or \
+    torch._dynamo.assume_constant_result  # torch < 2.2
+
+
+@_assume_constant  # torch.compile calls it while tracing, as a constant: no graph break
+def _cpu_kernel_built() -> bool:
+    """Whether the CPU kernel is there (built or loaded on the first call of the process)."""
+    return csrc.kernels() is not None
+
+
 _forced: Optional[str] = None
 _warned_gpu_fallback = False
 
@@ -67,7 +77,7 @@ def why_not(backend: str, x: Tensor) -> Optional[str]:
             return f'it runs on CPU tensors only, got a {x.device.type} tensor'
         if x.dtype not in (torch.float32, torch.float64):
             return f'it computes in float32/float64, got {x.dtype}'
-        if csrc.kernels() is None:
+        if not _cpu_kernel_built():
             return f'the CPU kernel is not available: {csrc.why_missing()}'
     elif backend == 'triton':
         if TRITON_PROBLEM is not None:

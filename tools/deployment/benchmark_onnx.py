@@ -7,11 +7,13 @@ inference.
     python -m tools.deployment.benchmark_onnx [--config CONFIG] [--sizes 512 1024]
                                               [--threads 2] [--repeats 3]
 
-Each (runtime, size) runs in its own process: the model (random weights: the time does not
-depend on them) or the session is built, one 64 px run loads the code, then the peak resident
-set size is reset (/proc/self/clear_refs) and the runs measured.  "peak" is the process's
-VmHWM over the runs, "added" that minus the resident size before them.  Both runtimes get the
-same number of threads (torch.set_num_threads, ONNX Runtime's intra-op threads).
+Each runtime runs in its own process per size, both alive, their runs alternating (a warm-up
+round first) so that they share the machine's noise: the model (random weights: the time does
+not depend on them) or the session is built, one 64 px run loads the code, then the peak
+resident set size is reset (/proc/self/clear_refs) and the runs measured.  "peak" is the
+process's VmHWM over the runs, "added" that minus the resident size before them.  Both
+runtimes get the same number of threads (torch.set_num_threads, ONNX Runtime's intra-op
+threads).
 """
 import argparse
 import json
@@ -89,9 +91,10 @@ def _seconds(fn, repeats: int):
     return times
 
 
-def worker(runtime: str, target: str, size: int, threads: int, repeats: int) -> dict:
+def worker(runtime: str, target: str, size: int, threads: int) -> None:
     """Build ``runtime`` (``torch``: the config ``target``; ``onnxruntime``: the file
-    ``target``), run batch 1 at ``size`` x ``size``; seconds per run and memory in MiB."""
+    ``target``), then on each ``run`` line of stdin run batch 1 at ``size`` x ``size`` and reply
+    its seconds; on ``stop`` reply the memory in MiB (see the module docstring) and exit."""
     torch.set_num_threads(threads)
     if runtime == 'torch':
         from mmseg_visiongru.deploy.export import SegmentorExport
@@ -108,14 +111,59 @@ def worker(runtime: str, target: str, size: int, threads: int, repeats: int) -> 
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # reset VmHWM to the current resident size
     before = _status_mib('VmRSS')
-    times = []
-    for _ in range(repeats + 1):
+    _reply(ready=True)
+    for line in sys.stdin:
+        if line.strip() == 'stop':
+            peak = _status_mib('VmHWM')
+            return _reply(peak_mib=peak, added_mib=peak - before)
         start = time.perf_counter()
         infer(x)
-        times.append(time.perf_counter() - start)
-    peak = _status_mib('VmHWM')
-    return dict(seconds=statistics.median(times[1:]), peak_mib=peak,
-                added_mib=peak - before)
+        _reply(seconds=time.perf_counter() - start)
+
+
+def _reply(**msg) -> None:
+    print('@@' + json.dumps(msg), flush=True)
+
+
+class Worker:
+    """A worker process, driven line by line."""
+
+    def __init__(self, runtime: str, target: str, size: int, threads: int):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'tools.deployment.benchmark_onnx', '--threads',
+             str(threads), '--worker', runtime, target, str(size)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+        self.ask(None)
+
+    def ask(self, command) -> dict:
+        if command:
+            self.proc.stdin.write(command + '\n')
+            self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith('@@'):
+                return json.loads(line[2:])
+        raise RuntimeError(f'benchmark worker {self.proc.args} exited {self.proc.wait()}')
+
+
+def compare_at(size: int, targets: dict, threads: int, repeats: int) -> None:
+    """Both runtimes alive, their runs alternating (so they share the machine's noise): the
+    median of ``repeats`` runs after a warm-up round, and the memory."""
+    workers = {name: Worker(kind, target, size, threads)
+               for name, (kind, target) in targets.items()}
+    times = {name: [] for name in workers}
+    for _ in range(repeats + 1):
+        for name, w in workers.items():
+            times[name].append(w.ask('run')['seconds'])
+    seconds = {}
+    for name, w in workers.items():
+        memory = w.ask('stop')
+        w.proc.wait()
+        seconds[name] = statistics.median(times[name][1:])
+        print(f'| 1x3x{size}x{size} | {name} | {seconds[name]:.2f} | '
+              f'{memory["peak_mib"]:.0f} | {memory["added_mib"]:.0f} |', flush=True)
+    torch_s, ort_s = seconds.values()
+    print(f'| | ONNX Runtime / PyTorch | {ort_s / torch_s:.2f}x | | |', flush=True)
 
 
 def main():
@@ -129,40 +177,23 @@ def main():
     args = parser.parse_args()
     if args.worker:
         runtime, target, size = args.worker
-        print('@@' + json.dumps(worker(runtime, target, int(size), args.threads, args.repeats)))
-        return
+        return worker(runtime, target, int(size), args.threads)
 
     from mmseg_visiongru.deploy import export_module, export_onnx
     torch.set_num_threads(args.threads)
     scan_table(args.threads, max(args.repeats, 5))
-    print()
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'segmentor.onnx')
         module, names = export_module(build_segmentor(args.config))
         seconds = export_onnx(module, torch.randn(2, 3, 512, 512), path, output_names=names)
-        print(f'| export (dynamic batch/height/width, opset 20) | {seconds:.1f} s | '
-              f'file {osp.getsize(path) / 2**20:.1f} MiB |')
-        print('\n| input | runtime | latency (s) | peak RSS (MiB) | added by the run (MiB) |')
+        print(f'\nExport (dynamic batch, height and width; opset 20): {seconds:.1f} s, file '
+              f'{osp.getsize(path) / 2**20:.1f} MiB\n')
+        print('| input | runtime | latency (s) | peak RSS (MiB) | added by the runs (MiB) |')
         print('|---|---|---:|---:|---:|')
+        targets = {'PyTorch eager (C++ kernel)': ('torch', args.config),
+                   'ONNX Runtime (CPU EP)': ('onnxruntime', path)}
         for size in args.sizes:
-            results = {}
-            for runtime, target in (('PyTorch eager (C++ kernel)', args.config),
-                                    ('ONNX Runtime (CPU EP)', path)):
-                kind = 'torch' if runtime.startswith('PyTorch') else 'onnxruntime'
-                out = subprocess.run(
-                    [sys.executable, '-m', 'tools.deployment.benchmark_onnx', '--threads',
-                     str(args.threads), '--repeats', str(args.repeats), '--worker', kind,
-                     target, str(size)],
-                    cwd=ROOT, capture_output=True, text=True,
-                    env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
-                lines = [line for line in out.stdout.splitlines() if line.startswith('@@')]
-                if out.returncode or not lines:
-                    raise RuntimeError(f'{runtime} at {size}: {out.stderr[-3000:]}')
-                results[runtime] = r = json.loads(lines[-1][2:])
-                print(f'| 1x3x{size}x{size} | {runtime} | {r["seconds"]:.2f} | '
-                      f'{r["peak_mib"]:.0f} | {r["added_mib"]:.0f} |', flush=True)
-            torch_s, ort_s = (r['seconds'] for r in results.values())
-            print(f'| | ONNX Runtime / PyTorch | {ort_s / torch_s:.2f}x | | |', flush=True)
+            compare_at(size, targets, args.threads, args.repeats)
 
 
 if __name__ == '__main__':

@@ -64,7 +64,7 @@ def scan_table(threads: int, repeats: int, lengths=(16384, 65536)) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'scan.onnx')
-        export_onnx(Scan(), torch.randn(2, 37, 576), path, {0: 'batch', 1: 'length'})
+        export_onnx(Scan().eval(), torch.randn(2, 37, 576), path, {0: 'batch', 1: 'length'})
         session = OnnxModel(path, num_threads=threads)
         print('| tokens L | max rel. error vs the op (fp32) | vs float64 | ONNX Runtime (ms) | '
               'PyTorch C++ kernel (ms) |')

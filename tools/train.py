@@ -154,13 +154,14 @@ def main():
     check_config(cfg, loaders=('train_dataloader', 'val_dataloader'))
     adapt_to_cpu(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    if cfg.resume:
+    if cfg.get('resume') and cfg.get('load_from'):
         check_resume(runner, cfg.load_from)
     try:
         model = runner.train()
     except RuntimeError as e:
         if get_world_size() > 1 and 'timed out' in str(e).lower():
-            timeout = cfg.env_cfg.get('dist_cfg', {}).get('timeout') or DIST_TIMEOUT_S
+            dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}
+            timeout = dist_cfg.get('timeout') or DIST_TIMEOUT_S
             raise RuntimeError(
                 f'rank {get_rank()}/{get_world_size()}: a collective timed out after '
                 f'{timeout} s (env_cfg.dist_cfg.timeout): another rank is stuck or has died; '

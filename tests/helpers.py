@@ -1,10 +1,14 @@
-"""Helpers shared by the tests: paths, running the tools as subprocesses, the small-run options."""
+"""Helpers shared by the tests: paths, running the tools as subprocesses, the small-run options,
+the relative error, a toy model."""
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 from glob import glob
+
+import torch
+from mmengine.model import BaseModel
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PYTHON = sys.executable
@@ -69,6 +73,17 @@ def losses(work_dir):
 
 def rel_err(x, ref):
     """``max |x - ref| / max |ref|`` in float64 (``x`` may be a NumPy array)."""
-    import torch
     ref = torch.as_tensor(ref).double()
     return ((torch.as_tensor(x).double() - ref).abs().max() / ref.abs().max()).item()
+
+
+class Toy(BaseModel):
+    """A one-layer mmengine model whose loss is its squared output, for Runner-level tests."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.linear(torch.stack(inputs))
+        return dict(loss=out.square().mean()) if mode == 'loss' else out

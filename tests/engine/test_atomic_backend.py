@@ -7,13 +7,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.fileio import LocalBackend, get_file_backend
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner, save_checkpoint
 
 from mmseg_visiongru.engine import AtomicLocalBackend
 
-from ..helpers import ROOT
+from ..helpers import ROOT, Toy
 
 ATOMIC = dict(backend='atomic_local')
 
@@ -45,17 +44,6 @@ def test_interrupted_save_checkpoint_leaves_no_file(tmp_path, monkeypatch):
 def test_other_local_writes_are_mmengine_s_own(tmp_path):
     assert LocalBackend.put.__module__ == 'mmengine.fileio.backends.local_backend'
     assert type(get_file_backend(str(tmp_path))) is LocalBackend
-
-
-class Toy(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.linear(torch.stack(inputs))
-        return dict(loss=out.square().mean()) if mode == 'loss' else out
 
 
 def test_checkpoint_hook_writes_through_the_backend(tmp_path, monkeypatch):

@@ -8,26 +8,14 @@ import subprocess
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from mmseg_visiongru.engine import AtomicLocalBackend, SafeCheckpointHook
 
-from ..helpers import ROOT
+from ..helpers import ROOT, Toy
 
 RUNS = itertools.count()  # each Runner gets its own logger and message hub
-
-
-class Toy(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.linear(torch.stack(inputs))
-        return dict(loss=out.square().mean()) if mode == 'loss' else out
 
 
 def train(work_dir, hook='SafeCheckpointHook', max_iters=6, **runner_args):

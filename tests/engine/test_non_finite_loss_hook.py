@@ -4,20 +4,10 @@ import os
 
 import pytest
 import torch
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-
-class Toy(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.linear(torch.stack(inputs))
-        return dict(loss=out.square().mean()) if mode == 'loss' else out
+from ..helpers import Toy
 
 
 def test_training_stops_at_the_first_nan_loss_and_saves_nothing_after_it(tmp_path):

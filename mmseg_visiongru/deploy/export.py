@@ -12,6 +12,7 @@ images normalised as the config's data preprocessor does):
 - the backbone alone: its feature maps, one output per stage in ``out_indices``.
 """
 import copy
+import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -136,7 +137,7 @@ def export_onnx(module: nn.Module, example: Tensor, path: str,
                 output_names: Optional[Sequence[str]] = None,
                 metadata: Optional[Dict[str, str]] = None) -> float:
     """Export ``module`` traced at ``example`` to the single file ``path``, check it
-    (:func:`check_model`) and return the export's seconds.
+    (:func:`check_model`; a file that fails is removed) and return the export's seconds.
 
     Args:
         dynamic_dims (dict, optional): The input's dynamic dims and their names; None: every
@@ -162,7 +163,11 @@ def export_onnx(module: nn.Module, example: Tensor, path: str,
         program.model.metadata_props[key] = value
     program.save(path, external_data=False)
     seconds = time.perf_counter() - start
-    check_model(path, opset)
+    try:
+        check_model(path, opset)
+    except Exception:
+        os.remove(path)  # no file that fails its checks is left behind
+        raise
     return seconds
 
 

@@ -98,9 +98,10 @@ def verify(module, path, channels, sizes, labels):
               ', '.join(f'{k} {v:.3g}' for k, v in stats.items()))
         if stats['max_rel_error'] > MAX_REL_ERROR or \
                 stats.get('label_agreement', 1.) < MIN_LABEL_AGREEMENT:
-            raise SystemExit(f'{path} differs from PyTorch at {batch}x{height}x{width} beyond '
+            os.remove(path)
+            raise SystemExit(f'{path} differed from PyTorch at {batch}x{height}x{width} beyond '
                              f'max_rel_error {MAX_REL_ERROR} / label_agreement '
-                             f'{MIN_LABEL_AGREEMENT}')
+                             f'{MIN_LABEL_AGREEMENT}, and was removed')
 
 
 def main():

@@ -16,8 +16,9 @@ from mmseg_visiongru.deploy import OnnxModel, check_model, compare, export_modul
 
 from ..helpers import CONFIG, PYTHON, run, small_run_options
 
-# (B, H, W): the traced size, and sizes no stride (4-32) or pooling bin (2, 3, 6) divides.
-SIZES = [(2, 64, 96), (1, 75, 101), (3, 47, 130)]
+# (B, H, W) other than the traced (2, 64, 96), that no stride (4-32) or pooling bin (2, 3, 6)
+# divides.
+SIZES = [(1, 75, 101), (3, 47, 130)]
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,13 @@
 """Fixtures shared by the tests: the generated sample data and one trained segmentor."""
+import os
+
 import pytest
+import torch
+
+# Without a GPU the Triton kernels run in Triton's interpreter on CPU tensors.  The flag is read
+# when a kernel module is imported, so it is set here, before any test module imports one.
+if not torch.cuda.is_available():
+    os.environ.setdefault('TRITON_INTERPRET', '1')
 
 from tools.make_sample_data import make_ade20k
 

@@ -1,6 +1,6 @@
 """min_gru_scan on every backend against the float64 reference (the recurrence token by token).
 
-Without a GPU the Triton kernels run in Triton's interpreter on CPU tensors (tests/ops/conftest.py
+Without a GPU the Triton kernels run in Triton's interpreter on CPU tensors (tests/conftest.py
 sets TRITON_INTERPRET=1); it scans element by element, so the Triton cases use narrow channel
 blocks and short sequences.  With a GPU they run on it with the real launch configs
 (tests/ops/test_min_gru_triton.py tests each of those, and compiles them for sm_90).

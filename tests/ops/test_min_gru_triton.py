@@ -4,7 +4,7 @@ The compile tests build the kernels for sm_90 (and sm_80 in the slow sweep) on t
 with the ptxas in the Triton wheel (tools/analysis/kernel_report.py) and fail on a compile error,
 a spill, or fewer resident programs than the chunking rule counts on; nothing is run there, so
 warps and pipeline stages are checked only as compiled.  The config tests run each row of
-``CONFIGS`` in Triton's interpreter (tests/ops/conftest.py; on a GPU, on it) against the float64
+``CONFIGS`` in Triton's interpreter (tests/conftest.py; on a GPU, on it) against the float64
 recurrence: full tiles with a partial tail tile, a sequence shorter than one tile, and chunks.
 """
 import pytest

@@ -100,6 +100,7 @@ def test_cli_infers_tiny_and_rejects_another_arch(tmp_path):
     assert not osp.exists(tmp_path / 'base.pth')
 
 
+@pytest.mark.slow
 def test_cli_infers_base(tmp_path):
     with torch.device('meta'):
         shapes = ReleasedVisionGRU(104, [2, 2, 15, 2]).state_dict()

@@ -71,6 +71,7 @@ def test_checkpoint_initialises_upernet_backbone_bit_identically(pretrained):
         assert torch.equal(value, saved['backbone.' + key]), key
 
 
+@pytest.mark.slow
 def test_upstream_mmpretrain_tools_run_our_config(pretrained, imagenet_sample, tmp_path):
     tools = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
     run(PYTHON, osp.join(tools, 'train.py'), CONFIG, '--work-dir', str(tmp_path / 'train'),

@@ -7,6 +7,7 @@ from glob import glob
 
 import mmseg
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -66,6 +67,7 @@ def test_infer_writes_overlays_and_label_maps_and_skips_unreadable_images(
     assert np.array(Image.open(overlays[0])).shape == (64, 64, 3)
 
 
+@pytest.mark.slow
 def test_test_tool_refuses_a_classification_checkpoint(ade_sample, tmp_path):
     with torch.device('meta'):
         backbone = VisionGRU('tiny', out_indices=(3, )).state_dict()
@@ -81,6 +83,7 @@ def test_test_tool_refuses_a_classification_checkpoint(ade_sample, tmp_path):
     assert 'per class results' not in out
 
 
+@pytest.mark.slow
 def test_upstream_mmseg_tools_run_our_config(trained, ade_sample, tmp_path):
     # custom_imports registers VisionGRU; importing our package lets torch's safe loader read
     # the iter_N.pth that mmengine wrote.
@@ -93,6 +96,7 @@ def test_upstream_mmseg_tools_run_our_config(trained, ade_sample, tmp_path):
     assert 0 < miou(out) <= 100
 
 
+@pytest.mark.slow
 def test_two_process_cpu_distributed(ade_sample, tmp_path):
     out = run('bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path),
               '--cfg-options', *small_run_options(ade_sample, 2), 'train_dataloader.batch_size=2',
@@ -106,6 +110,7 @@ def test_two_process_cpu_distributed(ade_sample, tmp_path):
     assert 0 <= miou(out) <= 100
 
 
+@pytest.mark.slow
 def test_missing_data_root_is_named(tmp_path):
     out = run_fails(PYTHON, 'tools/train.py', CONFIG, '--work-dir', str(tmp_path),
                     '--cfg-options', 'model.backbone.init_cfg=None',

@@ -57,6 +57,7 @@ def label_maps(folder):
     return {osp.basename(f): np.array(Image.open(f)) for f in files}
 
 
+@pytest.mark.slow
 def test_out_and_tta(checkpoint, ade_sample, tmp_path):
     options = ['--cfg-options', *small_run_options(ade_sample, 2), *HEADS]
 

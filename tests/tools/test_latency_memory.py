@@ -1,5 +1,7 @@
 """The CPU latency/memory benchmark (tools.analysis.cpu_worker, .sweep): the worker protocol,
 measured peak memory, the 'does not fit' paths and the scaling fit (no timed assertions)."""
+import pytest
+
 from tools.analysis import cpu_worker, sweep
 
 KEYS = {'model', 'mode', 'size', 'pixels', 'status', 'n', 'median_s', 'min_s', 'peak_mib',
@@ -16,6 +18,7 @@ def test_measure_fits():
     assert row['peak_mib'] > 0 and row['baseline_mib'] > 0
 
 
+@pytest.mark.slow
 def test_measure_does_not_fit_under_a_tiny_cap():
     (row, ) = cpu_worker.measure(64, [('visiongru-ti', 'eval')], repeats=0, cap_gib=0)
     assert row['status'] == 'memory', row['note']

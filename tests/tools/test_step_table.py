@@ -52,6 +52,7 @@ def test_table_from_rows():
     assert 'visiongru-ti:torch / visiongru-ti (default backend): train fp32 5.00x' in text
 
 
+@pytest.mark.slow
 def test_cli_on_the_cpu_without_mmcv_ops(tmp_path):
     """The whole mode in a process where mmcv's compiled ops are missing (as on a GPU machine
     with mmcv-lite): it must not need mmseg's models.  Every default model but VisionGRU-B (the

@@ -53,7 +53,7 @@ def run_config(model: str, data_root: str, seed: int, iters: int, size: int) -> 
         if loader != 'train_dataloader':  # evaluate at the training size
             cfg[loader].dataset.pipeline[1].scale = (2 * size, size)
     cfg.randomness = dict(seed=seed)
-    warm_up = min(cfg.param_scheduler[0].end, iters // 5)
+    warm_up = max(1, min(cfg.param_scheduler[0].end, iters // 5))
     cfg.param_scheduler[0].end = cfg.param_scheduler[1].begin = warm_up
     cfg.param_scheduler[1].end = iters
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
@@ -125,13 +125,12 @@ def main(argv=None):
     runs = {(model, seed): osp.join(out, f'{model}_seed{seed}_{args.iters}it_{args.size}px')
             for seed in args.seeds for model in CONFIGS}  # interleaved: they share the noise
 
+    # Configs are built here, one at a time: mmengine's config loader is not thread-safe.
+    todo = {(model, seed): run_config(model, data_root, seed, args.iters, args.size)
+            for model, seed in runs if not result(runs[model, seed])}
+
     def finished_or_train(key):
-        model, seed = key
-        done = result(runs[key])
-        if done:
-            return done
-        return train(run_config(model, data_root, seed, args.iters, args.size), runs[key],
-                     threads)
+        return train(todo[key], runs[key], threads) if key in todo else result(runs[key])
 
     with ThreadPoolExecutor(args.jobs) as pool:  # each thread waits on one child process
         results = dict(zip(runs, pool.map(finished_or_train, runs)))

@@ -28,8 +28,9 @@ def test_the_two_models_share_every_setting_but_the_backbone():
 
 @pytest.mark.slow
 def test_a_short_comparison_runs_end_to_end(tmp_path, capsys):
-    compare_swin.main(['--seeds', '0', '--iters', '4', '--size', '32', '--num-train', '4',
-                       '--num-val', '2', '--out', str(tmp_path)])
+    args = ['--seeds', '0', '--iters', '4', '--size', '32', '--num-train', '4', '--num-val', '2',
+            '--out', str(tmp_path)]
+    compare_swin.main(args)
     out = capsys.readouterr().out
     rows = {line.split('|')[1].strip(): line for line in out.splitlines()
             if line.startswith('| ') and 'model' not in line}
@@ -37,5 +38,5 @@ def test_a_short_comparison_runs_end_to_end(tmp_path, capsys):
     for line in rows.values():
         assert 0 <= float(line.split('|')[2]) <= 100
     # A second call reads the finished runs back instead of training again.
-    compare_swin.main(['--seeds', '0', '--iters', '4', '--size', '32', '--out', str(tmp_path)])
+    compare_swin.main(args)
     assert capsys.readouterr().out == out

@@ -15,6 +15,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -119,6 +120,9 @@ def main():
     runner = Runner.from_cfg(cfg)
     load_checkpoint_strict(runner.model, args.checkpoint)
     runner.test()
+    if torch.distributed.is_initialized():  # as tools/train.py: all ranks done, then close
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

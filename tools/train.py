@@ -168,6 +168,11 @@ def main():
                 'the launcher ends the job') from e
         raise
     check_replicas(model)
+    if torch.distributed.is_initialized():
+        # Every rank done with its collectives before any closes the group: a rank closing
+        # while a peer still talks to it aborts that peer (gloo).
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

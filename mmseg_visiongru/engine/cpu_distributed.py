@@ -42,6 +42,12 @@ def torch_env_from_slurm() -> None:
         os.environ.setdefault(name, value)
 
 
+def _destroy_group() -> None:
+    """Close the process group at exit, unless the tool has closed it already."""
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def adapt_to_cpu(cfg, launcher: str) -> None:
     """Make a GPU recipe run on CPU processes (no-op where CUDA is available).
 
@@ -64,5 +70,5 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
         timeout = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get('timeout')
         torch.distributed.init_process_group(
             backend='gloo', timeout=datetime.timedelta(seconds=timeout or DIST_TIMEOUT_S))
-        atexit.register(torch.distributed.destroy_process_group)
+        atexit.register(_destroy_group)
         cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', broadcast_buffers=False)

@@ -15,12 +15,12 @@ import argparse
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmseg_visiongru.checkpoint import load_checkpoint_strict
 from mmseg_visiongru.engine import adapt_to_cpu
+from mmseg_visiongru.engine.cpu_distributed import close_process_group
 from mmseg_visiongru.preflight import check_config, check_options
 
 
@@ -120,9 +120,7 @@ def main():
     runner = Runner.from_cfg(cfg)
     load_checkpoint_strict(runner.model, args.checkpoint)
     runner.test()
-    if torch.distributed.is_initialized():  # as tools/train.py: all ranks done, then close
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    close_process_group()
 
 
 if __name__ == '__main__':

@@ -25,7 +25,7 @@ from mmengine.runner import Runner
 
 from mmseg_visiongru.checkpoint import check_fits, read_checkpoint
 from mmseg_visiongru.engine import adapt_to_cpu
-from mmseg_visiongru.engine.cpu_distributed import DIST_TIMEOUT_S
+from mmseg_visiongru.engine.cpu_distributed import DIST_TIMEOUT_S, close_process_group
 from mmseg_visiongru.preflight import check_config, check_options
 
 
@@ -168,11 +168,7 @@ def main():
                 'the launcher ends the job') from e
         raise
     check_replicas(model)
-    if torch.distributed.is_initialized():
-        # Every rank done with its collectives before any closes the group: a rank closing
-        # while a peer still talks to it aborts that peer (gloo).
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    close_process_group()
 
 
 if __name__ == '__main__':

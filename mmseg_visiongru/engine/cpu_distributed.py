@@ -42,6 +42,14 @@ def torch_env_from_slurm() -> None:
         os.environ.setdefault(name, value)
 
 
+def close_process_group() -> None:
+    """After a finished run: every rank done with its collectives before any closes the group
+    (a rank closing while a peer still talks to it aborts that peer under gloo)."""
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def _destroy_group() -> None:
     """Close the process group at exit, unless the tool has closed it already."""
     if torch.distributed.is_initialized():

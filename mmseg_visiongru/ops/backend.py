@@ -42,11 +42,7 @@ def _triton_problem() -> Optional[str]:
 # Looked up once: the dispatch runs inside torch.compile's traced code too.
 TRITON_PROBLEM = _triton_problem()
 
-_assume_constant = getattr(torch.compiler, 'assume_constant_result', None) or \
-    torch._dynamo.assume_constant_result  # torch < 2.2
-
-
-@_assume_constant  # torch.compile calls it while tracing, as a constant: no graph break
+@torch.compiler.assume_constant_result  # called while tracing, as a constant: no graph break
 def _cpu_kernel_built() -> bool:
     """Whether the CPU kernel is there (built or loaded on the first call of the process)."""
     return csrc.kernels() is not None

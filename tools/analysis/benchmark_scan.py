@@ -1,22 +1,15 @@
-"""Speed, memory bandwidth and error of the scan ops against their baselines, in one process.
+"""Speed, bandwidth and error of ``min_gru_scan`` (the gates and scans of both directions of a
+2DGRU block) on every backend that serves the device, against the authors' formulation (log
+space, autograd) and, where ``fla-core`` is installed, flash-linear-attention's ``chunk_hgrn``.
 
-    .venv/bin/python -m tools.analysis.benchmark_scan                 # CPU
-    python -m tools.analysis.benchmark_scan --device cuda             # GPU
+    .venv/bin/python -m tools.analysis.benchmark_scan [--device cuda] [--repeats N] [--smoke]
 
-``min_gru_scan``, minGRU's gates and scan of both directions of a 2DGRU block, on every
-   backend that serves the device, against the authors' formulation (log space, autograd) and,
-   where ``fla-core`` is installed, flash-linear-attention's Triton HGRN kernel
-   (``chunk_hgrn``: the same recurrence, ``h_t = exp(g_t) h_{t-1} + x_t``, gates computed
-   outside, the reversed direction by flipped copies).  Forward and forward+backward, with the
-   bandwidth each reaches on the op's unavoidable traffic (forward: read ``proj``, write ``h``;
-   backward: read ``proj`` and ``dL/dh``, write ``dL/dproj``).
-
-Methods run interleaved, round by round, after a warm-up round; times are medians (CUDA events
-on the GPU).  Errors are max |h - h_ref| / max |h_ref| of the float32 forward against float64.
-The tables are printed as markdown.
+Methods run interleaved round by round (``timing.interleaved``); times are medians.  GB/s is on
+the op's unavoidable traffic (forward: read ``proj``, write ``h``; backward: read ``proj`` and
+``dL/dh``, write ``dL/dproj``); the error is max |h - h_ref| / max |h_ref| against float64.
 """
 import argparse
-from datetime import date
+import statistics
 from typing import Callable, Dict
 
 import torch
@@ -25,8 +18,8 @@ import torch.nn.functional as F
 from mmseg_visiongru.ops import BACKENDS, candidate, min_gru_log_space, min_gru_scan
 from mmseg_visiongru.ops.backend import why_not
 
-from .report import write_table
-from .timing import interleaved
+from .report import markdown
+from .timing import environment, interleaved
 
 # (B, L, I) of minGRU's gates and scan in VisionGRU-Ti's 2DGRU blocks.
 GATE_SHAPES = {
@@ -38,16 +31,6 @@ GATE_SHAPES = {
 }
 # --smoke: tiny shapes, to check the script itself on any machine.
 SMOKE_GATE_SHAPES = {'B=2, L=256, I=8': (2, 256, 8)}
-
-
-def rel_err(h: torch.Tensor, ref: torch.Tensor) -> float:
-    return ((h.double() - ref).abs().max() / ref.abs().max()).item()
-
-
-def fwd_bwd(fn, *inputs):
-    """A run of forward+backward of ``fn`` on fresh leaves of ``inputs``."""
-    leaves = [x.detach().requires_grad_() for x in inputs]
-    return lambda: fn(*leaves).sum().backward()
 
 
 def authors_log_space(proj: torch.Tensor) -> torch.Tensor:
@@ -85,53 +68,47 @@ def gate_methods(device: str) -> Dict[str, Callable[[torch.Tensor], torch.Tensor
     return methods
 
 
-def gates_and_scan(device: str, repeats: int, shapes: Dict[str, tuple]) -> None:
-    methods = gate_methods(device)
-    rows = []
+def gates_and_scan(device: str, repeats: int, shapes: Dict[str, tuple]) -> str:
+    """Markdown: every method at every shape, forward and forward + backward."""
+    methods, rows = gate_methods(device), []
     for title, (B, L, I) in shapes.items():
-        gen = torch.Generator().manual_seed(0)
-        proj = (3 * torch.randn(B, L, 4 * I, generator=gen)).to(device)
-        ref = min_gru_scan(proj.double(), (False, True), backend='torch')
-        errors = {}
+        proj = (3 * torch.randn(B, L, 4 * I, generator=torch.Generator().manual_seed(0)))
+        proj = proj.to(device).requires_grad_()
+        ref = min_gru_scan(proj.detach().double(), (False, True), backend='torch')
         with torch.no_grad():
-            for name, fn in methods.items():
-                errors[name] = rel_err(fn(proj), ref)
-        del ref
+            error = {n: ((fn(proj).double() - ref).abs().max() / ref.abs().max()).item()
+                     for n, fn in methods.items()}
 
-        def forward_only(fn):
+        def forward(fn):
+            return torch.no_grad()(lambda: fn(proj))
+
+        def forward_backward(fn):
             def run():
-                with torch.no_grad():
-                    fn(proj)
+                fn(proj).sum().backward()
+                proj.grad = None
             return run
 
-        fwd = interleaved({n: forward_only(fn) for n, fn in methods.items()}, device, repeats)
-        both = interleaved({n: fwd_bwd(fn, proj) for n, fn in methods.items()}, device, repeats)
-        size = proj.element_size() * B * L * I
-        fwd_bytes, bwd_bytes = size * (4 + 2), size * (4 + 2 + 4)
-        rows += [dict(shape=title, method=name, fwd=fwd[name] * 1e3,
-                      fwd_gbs=fwd_bytes / fwd[name] / 1e9, both=both[name] * 1e3,
-                      both_gbs=(fwd_bytes + bwd_bytes) / both[name] / 1e9,
-                      torch=both['min_gru_scan [torch]'] / both[name], error=errors[name])
+        fwd, both = ({n: statistics.median(t) for n, t in interleaved(
+            {n: make(fn) for n, fn in methods.items()}, repeats, device=device).items()}
+            for make in (forward, forward_backward))
+        traffic = proj.element_size() * B * L * I * (4 + 2)  # read proj, write h
+        rows += [[title, name, f'{fwd[name] * 1e3:.2f}', f'{traffic / fwd[name] / 1e9:.1f}',
+                  f'{both[name] * 1e3:.2f}', f'{traffic * 8 / 3 / both[name] / 1e9:.1f}',
+                  f'{both["min_gru_scan [torch]"] / both[name]:.2f}x', f'{error[name]:.1e}']
                  for name in methods]
-    print('\nminGRU gates + scan, both directions of a block (GB/s: on the unavoidable '
-          'traffic)\n')
-    print(write_table(rows, ['shape', 'method', ('fwd', 'fwd ms', '{:.2f}'),
-                             ('fwd_gbs', 'GB/s', '{:.1f}'), ('both', 'fwd+bwd ms', '{:.2f}'),
-                             ('both_gbs', 'GB/s', '{:.1f}'), ('torch', 'vs torch', '{:.2f}x'),
-                             ('error', 'rel. error', '{:.1e}')]))
+    return markdown(['shape', 'method', 'fwd ms', 'fwd GB/s', 'fwd+bwd ms', 'fwd+bwd GB/s',
+                     'fwd+bwd vs torch', 'rel. error'], rows, 2)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--smoke', action='store_true', help='tiny shapes (checks the script)')
-    args = parser.parse_args()
-    name = torch.cuda.get_device_name() if args.device == 'cuda' else \
-        f'CPU, {torch.get_num_threads()} threads'
-    print(f'torch {torch.__version__}, {name}; {date.today()}')
-    gates_and_scan(args.device, args.repeats,
-                   SMOKE_GATE_SHAPES if args.smoke else GATE_SHAPES[args.device])
+    args = parser.parse_args(argv)
+    print(f'{environment(args.device)}\n\nminGRU gates + scan, both directions of a block\n')
+    print(gates_and_scan(args.device, args.repeats,
+                         SMOKE_GATE_SHAPES if args.smoke else GATE_SHAPES[args.device]))
 
 
 if __name__ == '__main__':

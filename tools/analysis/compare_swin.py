@@ -4,14 +4,10 @@ the generated scenes: held-out mIoU per seed.
     .venv/bin/python -m tools.analysis.compare_swin [--seeds S ...] [--iters N] [--size PX]
         [--num-train N] [--num-val N] [--jobs J] [--out DIR]
 
-The recipe is the sample-data quickstart's (configs/quickstart_upernet_visiongru_ti_sample.py:
-random init, AdamW lr 1e-3, batch 4, 30 warm-up iterations then poly decay) on whole ``--size``
-px images with flip and photometric distortion, evaluated at that size; Swin-T is
-configs/analysis/upernet_swin_t_sample.py, the same file with mmseg's Swin-T backbone.  The data
-(``tools/make_sample_data.py --kind ade20k``, seed 0) is the same for every model and seed.  Each
-run is ``tools/train.py`` in its own process with an equal share of the CPU cores, ``--jobs`` at
-a time; its final validation (mmseg's ``IoUMetric`` in eval mode on the held-out scenes) is its
-result.  Finished runs are read back, not re-run.
+The recipe is the quickstart's (configs/quickstart_upernet_visiongru_ti_sample.py) on whole
+``--size`` px images; Swin-T's is configs/analysis/upernet_swin_t_sample.py.  Each run is
+``tools/train.py`` in its own process with an equal share of the cores, ``--jobs`` at a time; its
+final validation is its result.  Finished runs are read back, not re-run.
 """
 import argparse
 import json
@@ -24,11 +20,11 @@ from glob import glob
 
 import numpy as np
 from mmengine.config import Config
-from prettytable import PrettyTable
 
 from tools.make_sample_data import make_ade20k
 
 from . import ROOT
+from .report import markdown
 
 CONFIGS = {
     'visiongru-ti': osp.join(ROOT, 'configs', 'quickstart_upernet_visiongru_ti_sample.py'),
@@ -92,18 +88,16 @@ def train(cfg: Config, work_dir: str, threads: int) -> dict:
     return result(work_dir)
 
 
-def table(results: dict, seeds: list) -> PrettyTable:
-    """One row per model: held-out mIoU per seed, their mean, aAcc and training loss."""
-    out = PrettyTable(['model'] + [f'mIoU seed {s}' for s in seeds] +
-                      ['mIoU mean', 'aAcc mean', 'train loss (last 10%)'])
+def table(results: dict, seeds: list) -> str:
+    """Markdown, one row per model: held-out mIoU per seed, their mean, aAcc and training loss."""
+    rows = []
     for model in CONFIGS:
         runs = [results[model, s] for s in seeds]
-        out.add_row([model] + [f'{r["mIoU"]:.1f}' for r in runs] + [
+        rows.append([model] + [f'{r["mIoU"]:.1f}' for r in runs] + [
             f'{np.mean([r[k] for r in runs]):{fmt}}'
             for k, fmt in (('mIoU', '.1f'), ('aAcc', '.1f'), ('loss', '.3f'))])
-    out.align = 'r'
-    out.align['model'] = 'l'
-    return out
+    return markdown(['model'] + [f'mIoU seed {s}' for s in seeds] +
+                    ['mIoU mean', 'aAcc mean', 'train loss (last 10%)'], rows)
 
 
 def main(argv=None):
@@ -119,8 +113,7 @@ def main(argv=None):
     out = osp.abspath(args.out)
     data_root = osp.join(out, f'data_{args.size}px')
     if not osp.isdir(osp.join(data_root, 'annotations', 'validation')):
-        make_ade20k(data_root, seed=0, num_train=args.num_train, num_val=args.num_val,
-                    size=args.size)
+        make_ade20k(data_root, num_train=args.num_train, num_val=args.num_val, size=args.size)
     threads = max(1, len(os.sched_getaffinity(0)) // args.jobs)
     runs = {(model, seed): osp.join(out, f'{model}_seed{seed}_{args.iters}it_{args.size}px')
             for seed in args.seeds for model in CONFIGS}  # interleaved: they share the noise

@@ -1,28 +1,12 @@
-"""Parameters and multiply-accumulates (GMACs) of VisionGRU, DeiT-S and Swin-T, and of UperNet.
+"""Parameters and multiply-accumulates (GMACs) of VisionGRU, DeiT-S, Swin-T and UperNet.
 
-    .venv/bin/python -m tools.analysis.complexity [--models M ...] [--sizes S ...] [--out DIR]
+    .venv/bin/python -m tools.analysis.complexity [--models M ...] [--sizes S ...] [--plot PNG]
 
 One torch.jit trace per model and square input size (batch 1), counted by mmengine's
-``FlopAnalyzer`` extended with handles for what it leaves out:
-
-* ``mmseg_visiongru::min_gru_scan`` (``mmseg_visiongru.ops.min_gru_scan``: minGRU's gates and
-  scan ``h_t = a_t * h_{t-1} + b_t`` in one op): one multiply-add per element of ``h``, i.e. per
-  channel and scan step, plus the 8 element-wise ops per element that compute ``a = 1 - z`` and
-  ``b = z * g(hidden)`` (``gating``);
-* ``aten::scaled_dot_product_attention``: ``Q K^T`` and ``A V``, ``2 * N^2 * D`` MACs for N tokens
-  of width D (all heads together), plus one op per attention score for the softmax;
-* element-wise ops (sigmoid, gelu, add, mul, where, ...): one op per output element.
-
-Two conventions, side by side:
-
-* ``paper``: multiply-accumulates of convolutions and matrix products (linear, matmul,
-  attention) only, as in the paper's Fig. 1 (mmengine's defaults less norms, resizing, pooling);
-* ``full``: everything above: ``paper`` + scan + element-wise ops + mmengine's default costs of
-  norms (LayerNorm 5 per element, BatchNorm 2), resizing and pooling.
-
-Models come from the table in ``tools.analysis.models`` (DeiT-S and Swin-T with ``img_size`` =
-input size); UperNet models from their configs, counting the inference forward (backbone, neck,
-decode head) while the parameters include the auxiliary head, as Table II of the paper does.
+``FlopAnalyzer`` with handles for what it leaves out: the minGRU op (``scan_macs``), attention
+(``sdpa_macs``) and element-wise ops.  Two conventions side by side: ``paper`` (convolutions and
+matrix products, as the paper's Fig. 1) and ``full`` (everything); docs/complexity.md defines
+them.  UperNet counts the inference forward; its parameters include the auxiliary head.
 """
 import argparse
 import os.path as osp
@@ -36,7 +20,8 @@ from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
 
 from .models import NAMES, SEGMENTORS, build
-from .report import write_csv, write_table, write_text
+from .report import loglog, markdown, save
+from .timing import environment
 
 # The name under which mmseg_visiongru.ops.min_gru_scan registers its op (torch.library).
 SCAN_OP = 'mmseg_visiongru::min_gru_scan'
@@ -100,34 +85,29 @@ def paper_macs(counts: Counter) -> int:
 
 def measure(name: str, size: int) -> dict:
     """Parameters and both MAC counts of one model at one size."""
-    start = time.perf_counter()
     torch.manual_seed(0)
     model = build(name, size)
     analyzer = flop_analyzer(model, (torch.randn(1, 3, size, size),))
     counts = analyzer.by_operator()
-    fig1 = FIG1.get(name, {}).get(size)
-    paper, full = paper_macs(counts) / 1e9, sum(counts.values()) / 1e9
     return dict(model=name, size=size, pixels=size * size,
-                params_m=parameter_count(model)[''] / 1e6,
-                gmacs_paper=paper, gmacs_full=full,
+                params_m=parameter_count(model)[''] / 1e6, gmacs_paper=paper_macs(counts) / 1e9,
+                gmacs_full=sum(counts.values()) / 1e9,
                 gmacs_scan_gating=(counts['scan'] + counts['gating']) / 1e9,
-                fig1_gmacs=fig1,
-                diff_paper_pct=None if fig1 is None else 100 * (paper / fig1 - 1),
-                diff_full_pct=None if fig1 is None else 100 * (full / fig1 - 1),
-                uncounted=' '.join(sorted(analyzer.unsupported_ops())),
-                seconds=time.perf_counter() - start)
+                uncounted=' '.join(sorted(analyzer.unsupported_ops())))
 
 
-COLUMNS = [('model', 'model', '{}'), ('size', 'size', '{}'), ('params_m', 'params (M)', '{:.2f}'),
-           ('gmacs_paper', 'GMACs paper', '{:.2f}'), ('gmacs_full', 'GMACs full', '{:.2f}'),
-           ('gmacs_scan_gating', 'of which scan+gating', '{:.2f}'),
-           ('fig1_gmacs', 'Fig. 1', '{:.1f}'), ('diff_paper_pct', 'paper vs Fig. 1', '{:+.2f}%'),
-           ('diff_full_pct', 'full vs Fig. 1', '{:+.2f}%')]
-
-
-def markdown(rows) -> str:
-    """The results as a markdown table, with the VisionGRU-Ti / DeiT-S ratio at 1248."""
-    lines = [write_table(rows, COLUMNS)]
+def table(rows) -> str:
+    """Markdown: each row against the paper's Fig. 1, the VisionGRU-Ti / DeiT-S ratio at 1248."""
+    cells = []
+    for r in rows:
+        fig1 = FIG1.get(r['model'], {}).get(r['size'])
+        cells.append([r['model'], r['size']] + [f'{r[k]:.2f}' for k in (
+            'params_m', 'gmacs_paper', 'gmacs_full', 'gmacs_scan_gating')] + [fig1] + [
+            f'{100 * (r[k] / fig1 - 1):+.2f}%' if fig1 else '' for k in ('gmacs_paper',
+                                                                          'gmacs_full')])
+    lines = [markdown(['model', 'size', 'params (M)', 'GMACs paper', 'GMACs full',
+                       'of which scan+gating', 'Fig. 1', 'paper vs Fig. 1', 'full vs Fig. 1'],
+                      cells)]
     at = {(r['model'], r['size']): r for r in rows}
     if ('visiongru-ti', 1248) in at and ('deit-s', 1248) in at:
         ti, deit = at['visiongru-ti', 1248], at['deit-s', 1248]
@@ -135,32 +115,21 @@ def markdown(rows) -> str:
                      f'{ti["gmacs_paper"] / deit["gmacs_paper"]:.3f} (paper convention), '
                      f'{ti["gmacs_full"] / deit["gmacs_full"]:.3f} (full); '
                      f'Fig. 1: {151.9 / 432.3:.3f}')
-    uncounted = {r['model']: r['uncounted'] for r in rows if r['uncounted']}
-    for model, ops in uncounted.items():
-        lines.append(f'\nOps left uncounted in {model}: {ops}')
+    lines += [f'\nOps left uncounted in {r["model"]} at {r["size"]}: {r["uncounted"]}'
+              for r in rows if r['uncounted']]
     return '\n'.join(lines)
 
 
 def plot(rows, path: str) -> None:
     """GMACs (paper convention) against pixels, log-log, one line per model (dashed: UperNet)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for model in dict.fromkeys(r['model'] for r in rows):
-        own = [r for r in rows if r['model'] == model]
-        ax.plot([r['pixels'] for r in own], [r['gmacs_paper'] for r in own],
-                'o--' if model in SEGMENTORS else 'o-', ms=3, label=model)
-    for i, (model, points) in enumerate(FIG1.items()):
-        ax.plot([s * s for s in points], list(points.values()), 'kx', ms=7,
-                label='Fig. 1 (paper)' if i == 0 else None)
-    ax.set(xscale='log', yscale='log', xlabel='pixels (square input)',
-           ylabel='GMACs (conv + matmul)', title='Complexity vs input size, batch 1')
-    ax.grid(True, which='both', alpha=.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    series = {model: ([r['pixels'] for r in rows if r['model'] == model],
+                      [r['gmacs_paper'] for r in rows if r['model'] == model],
+                      'o--' if model in SEGMENTORS else 'o-')
+              for model in dict.fromkeys(r['model'] for r in rows)}
+    points = [(s * s, g) for fig1 in FIG1.values() for s, g in fig1.items()]
+    series['Fig. 1 (paper)'] = (*zip(*points), 'kx')
+    loglog(series, 'pixels (square input)', 'GMACs (conv + matmul)', path,
+           'Complexity vs input size, batch 1')
 
 
 def main():
@@ -169,7 +138,7 @@ def main():
                         choices=NAMES, metavar='MODEL', help=f'any of {", ".join(NAMES)}')
     parser.add_argument('--sizes', nargs='+', type=int, default=SIZES, metavar='SIDE',
                         help='square input sides in pixels')
-    parser.add_argument('--out', default='work_dirs/complexity', help='folder for CSV + markdown')
+    parser.add_argument('--out', default='work_dirs/complexity', help='folder for the table')
     parser.add_argument('--plot', help='PNG path (default: OUT/complexity_gmacs.png)')
     args = parser.parse_args()
     start = time.perf_counter()
@@ -177,14 +146,10 @@ def main():
     for name in args.models:
         for size in args.sizes:
             rows.append(measure(name, size))
-            r = rows[-1]
-            print(f'{name} @ {size}: {r["gmacs_paper"]:.2f} / {r["gmacs_full"]:.2f} GMACs '
-                  f'({r["seconds"]:.1f} s)', flush=True)
-    table = markdown(rows)
-    total = time.perf_counter() - start
-    print(f'\n{table}\n\nTotal: {total:.0f} s, {torch.get_num_threads()} threads')
-    write_csv(rows, osp.join(args.out, 'complexity.csv'))
-    write_text(osp.join(args.out, 'complexity.md'), f'{table}\n\nTotal time: {total:.0f} s\n')
+            print(f'{name} @ {size}: {rows[-1]["gmacs_paper"]:.2f} GMACs', flush=True)
+    text = f'{table(rows)}\n\nTotal: {time.perf_counter() - start:.0f} s, {environment()}'
+    print(f'\n{text}')
+    save(osp.join(args.out, 'complexity.md'), text + '\n')
     plot(rows, args.plot or osp.join(args.out, 'complexity_gmacs.png'))
 
 

@@ -43,7 +43,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import torch
 
-from .report import write_table
+from .report import markdown
 
 
 class GPU(NamedTuple):
@@ -366,20 +366,23 @@ def _config(launch: Launch) -> str:
     return f"{args['BT']}x{args['BD']}, {args['num_warps']} w, {stages} st"
 
 
-LAUNCH_COLUMNS = [
-    ('arch', 'arch'), ('shape', 'shape'), ('K', 'K'), ('dtype', 'dtype'), ('launch', 'launch'),
-    ('config', 'tile, warps, stages'), ('registers', 'regs', '{:d}'),
-    ('spills', 'spill B', '{:d}'), ('shared', 'smem B', '{:d}'),
-    ('programs', 'programs / SMs (resident)', lambda r: f"{r['programs']} / {r['sms']} "
-     f"({r['resident']})"), ('iterations', 'iters', '{:d}'),
-    ('per_element', 'instr / elem', '{:.2f}'), ('loads', 'loads', '{:d}'),
-    ('waits', 'waits (exposed)', lambda r: f"{r['waits']} ({r['exposed']})"),
-    ('ms', 'est. ms', '{:.3f}')]
-OP_COLUMNS = [
-    ('arch', 'arch'), ('shape', 'shape'), ('K', 'K'), ('dtype', 'dtype'),
-    ('fwd', 'fwd ms', '{:.2f}'), ('fwd_range', 'fwd ms, latency 0.6-1.0 us', '{:>}'),
-    ('total', 'fwd+bwd ms', '{:.2f}'), ('total_range', 'fwd+bwd, 0.6-1.0 us', '{:>}'),
-    ('hbm', 'HBM floor fwd+bwd', '{:.2f}'), ('spills', 'spill B', '{:d}')]
+LAUNCH_FIELDS = ['arch', 'shape', 'K', 'dtype', 'launch', 'tile, warps, stages', 'regs',
+                 'spill B', 'smem B', 'programs / SMs (resident)', 'iters', 'instr / elem',
+                 'loads', 'waits (exposed)', 'est. ms']
+OP_FIELDS = ['arch', 'shape', 'K', 'dtype', 'fwd ms', 'fwd ms, latency 0.6-1.0 us', 'fwd+bwd ms',
+             'fwd+bwd, 0.6-1.0 us', 'HBM floor fwd+bwd', 'spill B']
+
+
+def launch_cells(r: dict) -> list:
+    return [r['arch'], r['shape'], r['K'], r['dtype'], r['launch'], r['config'], r['registers'],
+            r['spills'], r['shared'], f"{r['programs']} / {r['sms']} ({r['resident']})",
+            r['iterations'], f"{r['per_element']:.2f}", r['loads'],
+            f"{r['waits']} ({r['exposed']})", f"{r['ms']:.3f}"]
+
+
+def op_cells(r: dict) -> list:
+    return [r['arch'], r['shape'], r['K'], r['dtype'], f"{r['fwd']:.2f}", r['fwd_range'],
+            f"{r['total']:.2f}", r['total_range'], f"{r['hbm']:.2f}", r['spills']]
 
 
 def op_summary(rows: List[dict]) -> dict:
@@ -429,10 +432,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                           f'{g.ipc}, {g.schedulers} schedulers/SM' for g in gpus.values())
     print(f'Compiled, not run: estimates from the model in tools/analysis/kernel_report.py '
           f'({constants}).\n')
-    print(write_table(ops, OP_COLUMNS))
+    print(markdown(OP_FIELDS, [op_cells(r) for r in ops], 4))
     if args.launches:
         print()
-        print(write_table(launch_rows, LAUNCH_COLUMNS))
+        print(markdown(LAUNCH_FIELDS, [launch_cells(r) for r in launch_rows], 6))
 
 
 if __name__ == '__main__':

@@ -13,31 +13,18 @@ from mmengine.hub import get_config
 from mmengine.registry import DefaultScope
 
 
-def visiongru(arch: str) -> Callable[[int], nn.Module]:
+def visiongru(arch: str, authors: bool = False) -> Callable[[int], nn.Module]:
+    """VisionGRU ``arch``, ours or as the authors' code computes it (four stage outputs)."""
     def build(size: int) -> nn.Module:
-        from mmseg_visiongru.models import VisionGRU
-        return VisionGRU(arch=arch, init_cfg=None)
-
-    return build
-
-
-class AuthorsBackbone(nn.Module):
-    """The authors' layout as a backbone: the four stage outputs of ``ReleasedVisionGRU``."""
-
-    def __init__(self, arch: str):
-        super().__init__()
         from mmseg_visiongru.models import VisionGRU
 
         from .released_layout import ReleasedVisionGRU
-        setting = VisionGRU.arch_settings[arch]
-        self.model = ReleasedVisionGRU(setting['embed_dims'], setting['depths'])
+        if authors:
+            setting = VisionGRU.arch_settings[arch]
+            return ReleasedVisionGRU(setting['embed_dims'], setting['depths'], num_classes=None)
+        return VisionGRU(arch=arch, init_cfg=None)
 
-    def forward(self, x):
-        return tuple(self.model.features(x))
-
-
-def authors(arch: str) -> Callable[[int], nn.Module]:
-    return lambda size: AuthorsBackbone(arch)
+    return build
 
 
 def mmpretrain(cfg: dict) -> Callable[[int], nn.Module]:
@@ -55,7 +42,7 @@ BACKBONES: Dict[str, Callable[[int], nn.Module]] = {
     'visiongru-ti': visiongru('tiny'),
     'visiongru-b': visiongru('base'),
     # VisionGRU-Ti as the authors' code computes it (log-space minGRU, separate directions).
-    'visiongru-ti-authors': authors('tiny'),
+    'visiongru-ti-authors': visiongru('tiny', authors=True),
     'deit-s': mmpretrain(dict(type='VisionTransformer', arch='deit-small', patch_size=16)),
     # pad_small_map: feature maps smaller than a window are padded (tests run at 32 px); no
     # effect on maps larger than the 7 x 7 window, i.e. from 256 px on.

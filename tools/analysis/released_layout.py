@@ -1,10 +1,7 @@
 """VisionGRU as the authors' released code builds it, written independently of
 ``mmseg_visiongru.models``: the released module layout (``tokenizer``, ``snake_gru``, ``fc``) and
-minGRU computed in log space (``logcumsumexp``), as the released code does.
-
-It is the benchmarks' "authors' code" baseline (``visiongru-ti-authors`` in
-``tools.analysis.models``), and the converter's tests use it to write checkpoints "as the
-authors' code would" and to compare outputs after conversion."""
+minGRU in log space.  The benchmarks' "authors' code" baseline, and the converter tests' source
+of checkpoints in the released layout."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -90,15 +87,19 @@ class SnakeGRU(nn.Module):
 
 
 class ReleasedVisionGRU(nn.Module):
+    """The released classifier; with ``num_classes=None``, a backbone of four stage outputs."""
 
     def __init__(self, C, depths, num_classes=1000):
         super().__init__()
         self.tokenizer = Tokenizer(C)
         self.snake_gru = SnakeGRU(C, depths)
-        self.fc = nn.Linear(8 * C, num_classes)
+        if num_classes:
+            self.fc = nn.Linear(8 * C, num_classes)
 
     def features(self, x):
         return self.snake_gru(self.tokenizer(x))
 
     def forward(self, x):
+        if not hasattr(self, 'fc'):
+            return tuple(self.features(x))
         return self.fc(self.features(x)[-1].mean((2, 3)))

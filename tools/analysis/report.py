@@ -1,58 +1,41 @@
-"""The one writer of the analysis tools' results: markdown tables and CSV files.
-
-A column is ``(key, title, fmt)``: ``fmt`` is a format string (``'{:.2f}'``) or a function of the
-row returning the cell's text; a plain string ``key`` is ``(key, key, '{}')``.  A missing or
-``None`` value is an empty cell.  Columns formatted ``'{}'`` are left-aligned, the others right
-(``'{:>}'``: text, right-aligned).
-"""
-import csv
+"""How the analysis tools write their results: markdown tables (prettytable) and text files."""
 import os
 import os.path as osp
-from typing import Callable, Iterable, List, Optional, Sequence, Union
+from typing import Sequence
 
-Column = Union[str, tuple]
-
-
-def _column(column: Column) -> tuple:
-    if isinstance(column, str):
-        return column, column, '{}'
-    key, title, *fmt = column
-    return key, title, fmt[0] if fmt else '{}'
+from prettytable import PrettyTable, TableStyle
 
 
-def cell(row: dict, key: str, fmt: Union[str, Callable] = '{}') -> str:
-    """One table cell: ``fmt(row)`` or ``fmt.format(row[key])``; empty for a missing value."""
-    if callable(fmt):
-        return fmt(row)
-    value = row.get(key)
-    return '' if value is None else fmt.format(value)
+def markdown(fields: Sequence[str], rows: Sequence[Sequence], left: int = 1) -> str:
+    """A markdown table of ``rows`` (cells as given, ``None`` empty) under ``fields``: the
+    first ``left`` columns aligned left, the others right."""
+    table = PrettyTable(list(fields))
+    table.set_style(TableStyle.MARKDOWN)
+    table.add_rows([['' if cell is None else cell for cell in row] for row in rows])
+    table.align = 'r'
+    for field in fields[:left]:
+        table.align[field] = 'l'
+    return table.get_string()
 
 
-def write_table(rows: Iterable[dict], columns: Sequence[Column],
-                path: Optional[str] = None) -> str:
-    """Markdown table of ``rows``; also written to ``path`` (folders made) when given."""
-    columns = [_column(c) for c in columns]
-    lines = ['| ' + ' | '.join(title for _, title, _ in columns) + ' |',
-             '|' + ''.join('---|' if fmt == '{}' else '---:|' for _, _, fmt in columns)]
-    lines += ['| ' + ' | '.join(cell(row, key, fmt) for key, _, fmt in columns) + ' |'
-              for row in rows]
-    text = '\n'.join(lines)
-    if path:
-        write_text(path, text + '\n')
-    return text
+def loglog(series: dict, xlabel: str, ylabel: str, path: str, title: str = '') -> None:
+    """A log-log plot of ``series`` (``{label: (x, y, matplotlib format)}``) saved to ``path``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for label, (x, y, fmt) in series.items():
+        ax.plot(x, y, fmt, ms=4 if 'x' in fmt else 3, lw=1, label=label)
+    ax.set(xscale='log', yscale='log', xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(True, which='both', alpha=.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
-def write_text(path: str, text: str) -> None:
+def save(path: str, text: str) -> None:
     """Write ``text`` to ``path``, making its folder."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         f.write(text)
-
-
-def write_csv(rows: Sequence[dict], path: str, fields: Optional[List[str]] = None) -> None:
-    """``rows`` as CSV, one column per key (of the first row unless ``fields``); None is empty."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=fields or list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)

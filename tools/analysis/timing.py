@@ -1,12 +1,10 @@
-"""What one measured run is, and how it is timed.
-
-A run of a backbone is ``eval`` (forward under ``no_grad``) or ``train`` (forward, then backward
-of ``sum(mean(out_i))`` over its outputs, gradients set to None afterwards), optionally under
-autocast.  On CUDA a run is timed with CUDA events around it (the host waits for the end event);
-on other devices with ``time.perf_counter``.
-"""
-import statistics
+"""What one measured run is, how it is timed, and the line that says on what."""
+import importlib.metadata
+import importlib.util
+import os
+import platform
 import time
+from datetime import date
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -39,26 +37,20 @@ def seconds(fn: Callable[[], object], device='cpu') -> float:
     return time.perf_counter() - start
 
 
-def repeat(fn: Callable[[], object], repeats: int, warmup: int, device='cpu') -> List[float]:
-    """Seconds of ``repeats`` runs of ``fn`` after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        fn()
-    if torch.device(device).type == 'cuda':
-        torch.cuda.synchronize(device)
-    return [seconds(fn, device) for _ in range(repeats)]
-
-
-def interleaved(runs: Dict[str, Callable[[], object]], device: str,
-                repeats: int) -> Dict[str, float]:
-    """Median seconds of each run, the runs alternating round by round after a warm-up round
-    (so they share the machine's noise)."""
+def interleaved(runs: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
+                device='cpu') -> Dict[str, List[float]]:
+    """Seconds of ``repeats`` timed runs of each of ``runs`` after ``warmup`` untimed rounds, the
+    runs alternating round by round (so they share the machine's noise)."""
     times = {name: [] for name in runs}
-    for _ in range(repeats + 1):
+    for _ in range(warmup + repeats):
         for name, fn in runs.items():
             times[name].append(seconds(fn, device))
-    return {name: statistics.median(t[1:]) for name, t in times.items()}
+    return {name: t[warmup:] for name, t in times.items()}
 
 
-def summary(times: List[float]) -> dict:
-    """``n``, ``median_s`` and ``min_s`` of a list of seconds."""
-    return dict(n=len(times), median_s=statistics.median(times), min_s=min(times))
+def environment(device='cpu') -> str:
+    """One line: the device, torch and Triton versions, the date."""
+    where = torch.cuda.get_device_name(device) if torch.device(device).type == 'cuda' else \
+        f'{platform.machine()} CPU ({os.cpu_count()} cores), {torch.get_num_threads()} threads'
+    triton = importlib.util.find_spec('triton') and importlib.metadata.version('triton')
+    return f'{where}, torch {torch.__version__}, triton {triton or "-"}; {date.today()}'

@@ -5,10 +5,10 @@ or more directions.  It dispatches to a backend (``cpp``, ``triton``, ``torch``)
 as chosen by ``backend=`` / ``set_backend``.
 """
 from .backend import BACKENDS, set_backend
-from .min_gru import (candidate, min_gru_log_space, min_gru_scan, min_gru_scan_naive,
-                      scan_doubling, scan_log_space, scan_loop)
+from .min_gru import (MIN_GRU_SCAN_OP, candidate, min_gru_log_space, min_gru_scan,
+                      min_gru_scan_naive, scan_doubling, scan_log_space, scan_loop)
 
 __all__ = [
-    'BACKENDS', 'candidate', 'min_gru_log_space', 'min_gru_scan', 'min_gru_scan_naive',
-    'scan_doubling', 'scan_log_space', 'scan_loop', 'set_backend'
+    'BACKENDS', 'MIN_GRU_SCAN_OP', 'candidate', 'min_gru_log_space', 'min_gru_scan',
+    'min_gru_scan_naive', 'scan_doubling', 'scan_log_space', 'scan_loop', 'set_backend'
 ]

@@ -19,12 +19,12 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
 
+from mmseg_visiongru.ops import MIN_GRU_SCAN_OP
+
 from .models import NAMES, SEGMENTORS, build
 from .report import loglog, markdown, save
 from .timing import environment
 
-# The name under which mmseg_visiongru.ops.min_gru_scan registers its op (torch.library).
-SCAN_OP = 'mmseg_visiongru::min_gru_scan'
 SDPA_OP = 'aten::scaled_dot_product_attention'
 MAC_OPS = {'conv', 'linear', 'matmul', 'mm', 'bmm', 'addmm', 'einsum', 'attention'}
 POINTWISE_OPS = ('add', 'add_', 'sub', 'rsub', 'mul', 'mul_', 'div', 'neg', 'sigmoid', 'gelu',
@@ -74,7 +74,7 @@ def flop_analyzer(model: nn.Module, inputs) -> FlopAnalyzer:
     analyzer = FlopAnalyzer(model, inputs)
     analyzer.set_op_handle(**{f'aten::{op}': pointwise_ops for op in POINTWISE_OPS})
     analyzer.set_op_handle(**{f'aten::{op}': None for op in FREE_OPS})
-    analyzer.set_op_handle(SCAN_OP, scan_macs, SDPA_OP, sdpa_macs)
+    analyzer.set_op_handle(MIN_GRU_SCAN_OP, scan_macs, SDPA_OP, sdpa_macs)
     return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
 
 

@@ -6,7 +6,7 @@ of the backbone at 1024, by op (torch.profiler's table) and by part of the 2DGRU
 Forward: each part runs inside a ``record_function`` range, entered by module hooks or around a
 method (the block's ``bidirectional_min_gru``, the heads' ``forward``).  Backward: each autograd
 node's work is charged to the part whose forward op created the node (the profiler's sequence
-numbers link the two).  The minGRU op (``SCAN_OP``) is a part of its own.
+numbers link the two).  The minGRU op (``MIN_GRU_SCAN_OP``) is a part of its own.
 """
 import argparse
 import functools
@@ -14,7 +14,8 @@ import functools
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from .complexity import SCAN_OP
+from mmseg_visiongru.ops import MIN_GRU_SCAN_OP
+
 from .models import build
 from .report import markdown
 from .timing import environment, run
@@ -81,7 +82,7 @@ def by_part(prof) -> dict:
         if _ancestor(ev, lambda e: e.name.startswith(BACKWARD_NODE)) is None:
             label = _ancestor(ev, lambda e: e.name in LABELS)
             part = label.name if label is not None else REST
-            if _ancestor(ev, lambda e: e.name == SCAN_OP) is not None:
+            if _ancestor(ev, lambda e: e.name == MIN_GRU_SCAN_OP) is not None:
                 part = SCAN
             part_of[ev.id] = part
             if ev.sequence_nr >= 0 and ev.name not in LABELS:

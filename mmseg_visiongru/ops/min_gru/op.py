@@ -25,6 +25,9 @@ from ..backend import resolve
 from ..csrc import kernels
 from . import doubling
 
+# The name the op registers under (torch.library, torch >= 2.4): what traces and profiles show.
+MIN_GRU_SCAN_OP = 'mmseg_visiongru::min_gru_scan'
+
 
 def _triton():
     from . import triton  # imported on first use: Triton and its interpreter flag are optional
@@ -67,9 +70,8 @@ class _MinGRUScan(torch.autograd.Function):
 
 
 if hasattr(torch.library, 'custom_op'):  # torch >= 2.4: one node in torch.compile's graph
-    _forward = torch.library.custom_op('mmseg_visiongru::min_gru_scan',
-                                       mutates_args=())(_forward_impl)
-    _backward = torch.library.custom_op('mmseg_visiongru::min_gru_scan_backward',
+    _forward = torch.library.custom_op(MIN_GRU_SCAN_OP, mutates_args=())(_forward_impl)
+    _backward = torch.library.custom_op(f'{MIN_GRU_SCAN_OP}_backward',
                                         mutates_args=())(_backward_impl)
 
     @_forward.register_fake

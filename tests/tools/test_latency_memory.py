@@ -6,12 +6,12 @@ import pytest
 
 from tools.analysis import latency_memory
 
-KEYS = {'model', 'mode', 'size', 'pixels', 'status', 'n', 'median_s', 'peak_mib', 'note'}
+KEYS = {'model', 'mode', 'size', 'pixels', 'batch', 'status', 'n', 'median_s', 'peak_mib',
+        'note'}
 
 
 def options(**kw):
-    return Namespace(**dict(dict(repeats=1, mem_cap_gib=4.,
-                                 threads=1), **kw))
+    return Namespace(**dict(dict(repeats=1, mem_cap_gib=4., threads=1, batch=1), **kw))
 
 
 def test_a_size_in_its_own_process():
@@ -38,7 +38,7 @@ def test_what_did_not_fit_is_not_started_at_larger_sizes(monkeypatch):
 
     def fake(size, entries, args):
         started.append((size, entries))
-        return [dict(model=m, mode=mode, size=size, pixels=size * size, n=1, median_s=1.,
+        return [dict(model=m, mode=mode, size=size, pixels=size * size, batch=1, n=1, median_s=1.,
                      peak_mib=1., status='memory' if (m, size) == ('deit-s', 512) else 'ok',
                      note='') for m, mode in entries]
 
@@ -52,7 +52,8 @@ def test_what_did_not_fit_is_not_started_at_larger_sizes(monkeypatch):
 
 
 def test_exponents_and_tables():
-    rows = [dict(model=m, mode='eval', size=s, pixels=s * s, status='ok', n=1, median_s=k * s * s,
+    rows = [dict(model=m, mode='eval', size=s, pixels=s * s, batch=1, status='ok', n=1,
+                 median_s=k * s * s,
                  peak_mib=k * s**4, note='')
             for m, k in (('visiongru-ti', 1e-6), ('deit-s', 2e-6)) for s in (256, 512, 1024)]
     assert abs(latency_memory.exponent(rows, 'visiongru-ti', 'eval', 'median_s') - 1) < 1e-9

@@ -142,11 +142,7 @@ def main():
     parser.add_argument('--plot', help='PNG path (default: OUT/complexity_gmacs.png)')
     args = parser.parse_args()
     start = time.perf_counter()
-    rows = []
-    for name in args.models:
-        for size in args.sizes:
-            rows.append(measure(name, size))
-            print(f'{name} @ {size}: {rows[-1]["gmacs_paper"]:.2f} GMACs', flush=True)
+    rows = [measure(name, size) for name in args.models for size in args.sizes]
     text = f'{table(rows)}\n\nTotal: {time.perf_counter() - start:.0f} s, {environment()}'
     print(f'\n{text}')
     save(osp.join(args.out, 'complexity.md'), text + '\n')

@@ -1,8 +1,8 @@
 """Latency and peak memory of VisionGRU against DeiT-S and Swin-T on the CPU against input size
-(batch 1), with their scaling exponents and plots.
+(batch 1), with their scaling exponents and plots; or of UperNets.
 
     .venv/bin/python -m tools.analysis.latency_memory [--models M ...] [--sizes S ...]
-        [--modes eval train] [--repeats N] [--mem-cap-gib G] [--threads T] [--out DIR]
+        [--modes eval train] [--batch B] [--repeats N] [--mem-cap-gib G] [--threads T] [--out DIR]
 
 ``eval`` is the forward under ``no_grad``, ``train`` forward + backward (``timing.run``).  Each
 size runs in a fresh process: every model is built and run once on a 64 px input (what first
@@ -39,6 +39,11 @@ MODES = ['eval', 'train']
 LONG_SECONDS = 15.  # a warm-up run longer than this is the only run
 
 
+def _row(model, mode, size, batch, **values) -> dict:
+    return dict(dict(model=model, mode=mode, size=size, pixels=size * size, batch=batch, n=0,
+                     median_s=None, peak_mib=None, status='ok', note=''), **values)
+
+
 def _kib(key: str) -> int:
     with open('/proc/self/status') as f:
         return next(int(line.split()[1]) for line in f if line.startswith(key + ':'))
@@ -52,14 +57,13 @@ def measure(size: int, entries: list, args) -> list:
     models = {name: build(name, size) for name, _ in entries}
     for name, mode in entries:  # loads what first calls load
         models[name].train(mode == 'train')
-        run(models[name], torch.randn(1, 3, 64, 64), mode)
-    x = torch.randn(1, 3, size, size)
+        run(models[name], torch.randn(args.batch, 3, 64, 64), mode)
+    x = torch.randn(args.batch, 3, size, size)
     libc = ctypes.CDLL('libc.so.6')
     libc.malloc_trim(0)
     limits = resource.getrlimit(resource.RLIMIT_AS)
     cap = _kib('VmSize') * 1024 + int(args.mem_cap_gib * 2**30)
-    rows = {e: dict(model=e[0], mode=e[1], size=size, pixels=size * size, status='ok', note='',
-                    n=0, median_s=None, peak_mib=0., times=[]) for e in entries}
+    rows = {e: _row(*e, size, args.batch, peak_mib=0., times=[]) for e in entries}
     try:
         resource.setrlimit(resource.RLIMIT_AS, (cap, limits[1]))
         for round_ in range(args.repeats + 1):  # round 0 warms up
@@ -99,9 +103,8 @@ def measure_apart(size: int, entries: list, args) -> list:
         try:
             return pool.submit(measure, size, entries, args).result()
         except BrokenProcessPool as err:
-            return [dict(model=m, mode=mode, size=size, pixels=size * size, status='crash',
-                         note=str(err)[:120], n=0, median_s=None, peak_mib=None)
-                    for m, mode in entries]
+            return [_row(*e, size, args.batch, status='crash', note=str(err)[:120])
+                    for e in entries]
 
 
 def _points(rows, model, mode, key, min_size=0):
@@ -122,9 +125,8 @@ def sweep(args) -> list:
     for size in sorted(args.sizes):
         failed = {(r['model'], r['mode']) for r in rows if r['status'] != 'ok'}
         entries = [(m, mode) for m in args.models for mode in args.modes]
-        rows += [dict(model=m, mode=mode, size=size, pixels=size * size, n=0, median_s=None,
-                      peak_mib=None, status='skipped', note='a smaller size did not fit')
-                 for m, mode in entries if (m, mode) in failed]
+        rows += [_row(*e, size, args.batch, status='skipped', note='a smaller size did not fit')
+                 for e in entries if e in failed]
         rows += measure_apart(size, [e for e in entries if e not in failed], args)
         for r in (r for r in rows if r['size'] == size):
             print(f'{size:5d} {r["model"]:13s} {r["mode"]:5s} {r["status"]:8s} n={r["n"]} '
@@ -152,8 +154,8 @@ def tables(rows, models) -> str:
                 f'{ok[k][v] / ok[keys[0]][v]:.2f}' if k in ok and keys[0] in ok else ''
                 for v in ('median_s', 'peak_mib') for k in keys[1:]])
         what = 'forward, no_grad' if mode == 'eval' else 'forward + backward'
-        out += [f'\n**{mode}** ({what}, batch 1): median seconds (runs), peak MiB above the '
-                f'built models; ratios = model / {models[0]}\n', markdown(
+        out += [f'\n**{mode}** ({what}, batch {rows[0]["batch"]}): median seconds (runs), peak '
+                f'MiB above the built models; ratios = model / {models[0]}\n', markdown(
                     ['size'] + [f'{m} s' for m in models] + [f'{m} MiB' for m in models]
                     + [f'{m} {v} x' for v in ('time', 'mem') for m in models[1:]], table, 0)]
     fits = []
@@ -183,7 +185,7 @@ def plot(rows, key, ylabel, path) -> None:
     p = np.array([min(r['pixels'] for r in rows), max(r['pixels'] for r in rows)])
     ymin = min(r[key] for r in rows if r['status'] == 'ok' and r[key])
     series['slope 1 (linear)'] = (p, ymin * p / p[0], 'k:')
-    loglog(series, 'pixels (square input, batch 1)', ylabel, path)
+    loglog(series, f'pixels (square input, batch {rows[0]["batch"]})', ylabel, path)
 
 
 def main(argv=None):
@@ -193,6 +195,7 @@ def main(argv=None):
                         f'{" ".join(MODELS)}; any of {", ".join(NAMES)})')
     parser.add_argument('--sizes', nargs='+', type=int, default=SIZES, metavar='SIDE')
     parser.add_argument('--modes', nargs='+', default=MODES, choices=MODES)
+    parser.add_argument('--batch', type=int, default=1, help='2 for UperNets (BN in training)')
     parser.add_argument('--repeats', type=int, default=3, help='timed runs after the warm-up')
     parser.add_argument('--mem-cap-gib', type=float, default=18., help='memory budget per run')
     parser.add_argument('--threads', type=int, default=1,

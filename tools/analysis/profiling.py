@@ -113,21 +113,20 @@ def report(title, prof) -> str:
 
 
 def profile_cases(size=1024, upernet_size=512) -> str:
-    """Profile UperNet + VisionGRU-Ti's forward + backward at ``upernet_size`` and the Ti
-    backbone's eval forward and forward + backward at ``size`` (batch 1); one warm-up run, one
-    profiled run each."""
+    """Profile UperNet + VisionGRU-Ti's forward + backward at ``upernet_size`` (batch 2: BN in
+    training) and the Ti backbone's eval forward and forward + backward at ``size`` (batch 1);
+    one warm-up run, one profiled run each."""
     torch.manual_seed(0)
     upernet, backbone = build('upernet-visiongru-ti', upernet_size), build('visiongru-ti', size)
-    cases = {f'UperNet + VisionGRU-Ti, forward + backward (train), {upernet_size}, batch 1':
-             (upernet, upernet_size, 'train'),
+    cases = {f'UperNet + VisionGRU-Ti, forward + backward (train), {upernet_size}, batch 2':
+             (upernet, torch.randn(2, 3, upernet_size, upernet_size), 'train'),
              f'VisionGRU-Ti backbone, forward (eval, no_grad), {size}, batch 1':
-             (backbone, size, 'eval'),
+             (backbone, torch.randn(1, 3, size, size), 'eval'),
              f'VisionGRU-Ti backbone, forward + backward (train), {size}, batch 1':
-             (backbone, size, 'train')}
+             (backbone, torch.randn(1, 3, size, size), 'train')}
     out = []
-    for title, (model, side, mode) in cases.items():
+    for title, (model, x, mode) in cases.items():
         model.train(mode == 'train')
-        x = torch.randn(1, 3, side, side)
         run(model, x, mode)  # warm-up
         undo = label_modules(model)
         with profile(activities=[ProfilerActivity.CPU]) as prof:

@@ -14,7 +14,7 @@ def options(**kw):
     return Namespace(**dict(dict(repeats=1, mem_cap_gib=4., threads=1, batch=1), **kw))
 
 
-def test_a_size_in_its_own_process():
+def test_one_size_measured_in_turn():
     rows = latency_memory.measure(64, [('visiongru-ti', 'train'), ('visiongru-ti', 'eval')],
                                   options())
     assert [(r['model'], r['mode'], r['size'], r['pixels']) for r in rows] == \

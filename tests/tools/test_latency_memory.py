@@ -3,6 +3,7 @@ measured peak memory, the 'does not fit' paths and the scaling fit (no timed ass
 from argparse import Namespace
 
 import pytest
+import torch
 
 from tools.analysis import latency_memory
 
@@ -11,7 +12,8 @@ KEYS = {'model', 'mode', 'size', 'pixels', 'batch', 'status', 'n', 'median_s', '
 
 
 def options(**kw):
-    return Namespace(**dict(dict(repeats=1, mem_cap_gib=4., threads=1, batch=1), **kw))
+    return Namespace(**dict(dict(repeats=1, mem_cap_gib=4., threads=torch.get_num_threads(),
+                                 batch=1), **kw))
 
 
 def test_one_size_measured_in_turn():

@@ -1,6 +1,7 @@
 """Parameters and multiply-accumulates (GMACs) of VisionGRU, DeiT-S, Swin-T and UperNet.
 
-    .venv/bin/python -m tools.analysis.complexity [--models M ...] [--sizes S ...] [--plot PNG]
+    .venv/bin/python -m tools.analysis.complexity [--models M ...] [--sizes S ...] [--out DIR]
+        [--plot PNG]
 
 One torch.jit trace per model and square input size (batch 1), counted by mmengine's
 ``FlopAnalyzer`` with handles for what it leaves out: the minGRU op (``scan_macs``), attention

@@ -1,5 +1,5 @@
-"""Latency and peak memory of VisionGRU against DeiT-S and Swin-T on the CPU against input size
-(batch 1), with their scaling exponents and plots; or of UperNets.
+"""Latency and peak memory of VisionGRU against DeiT-S and Swin-T (or of UperNets) on the CPU
+against input size, with their scaling exponents and plots.
 
     .venv/bin/python -m tools.analysis.latency_memory [--models M ...] [--sizes S ...]
         [--modes eval train] [--batch B] [--repeats N] [--mem-cap-gib G] [--threads T] [--out DIR]
@@ -24,7 +24,6 @@ import os.path as osp
 import resource
 import statistics
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import torch
@@ -54,7 +53,7 @@ def measure(size: int, entries: list, args) -> list:
     at ``size``, the entries run in turn round by round after a warm-up round."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    models = {name: build(name, size) for name, _ in entries}
+    models = {name: build(name, size) for name in dict.fromkeys(n for n, _ in entries)}
     for name, mode in entries:  # loads what first calls load
         models[name].train(mode == 'train')
         run(models[name], torch.randn(args.batch, 3, 64, 64), mode)
@@ -102,7 +101,7 @@ def measure_apart(size: int, entries: list, args) -> list:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool:
         try:
             return pool.submit(measure, size, entries, args).result()
-        except BrokenProcessPool as err:
+        except Exception as err:  # the process died, or its setup failed
             return [_row(*e, size, args.batch, status='crash', note=str(err)[:120])
                     for e in entries]
 
@@ -151,7 +150,8 @@ def tables(rows, models) -> str:
             keys = [(m, mode, size) for m in models]
             table.append([size] + [cell(k, '{median_s:.2f} ({n})') for k in keys] + [
                 cell(k, '{peak_mib:.0f}') for k in keys] + [
-                f'{ok[k][v] / ok[keys[0]][v]:.2f}' if k in ok and keys[0] in ok else ''
+                f'{ok[k][v] / ok[keys[0]][v]:.2f}' if k in ok and ok.get(keys[0], {}).get(v)
+                else ''
                 for v in ('median_s', 'peak_mib') for k in keys[1:]])
         what = 'forward, no_grad' if mode == 'eval' else 'forward + backward'
         out += [f'\n**{mode}** ({what}, batch {rows[0]["batch"]}): median seconds (runs), peak '
@@ -183,7 +183,7 @@ def plot(rows, key, ylabel, path) -> None:
             if pts:
                 series[f'{model} {mode}'] = (*zip(*pts), f'C{i}{fmt}')
     p = np.array([min(r['pixels'] for r in rows), max(r['pixels'] for r in rows)])
-    ymin = min(r[key] for r in rows if r['status'] == 'ok' and r[key])
+    ymin = min((r[key] for r in rows if r['status'] == 'ok' and r[key]), default=1.)
     series['slope 1 (linear)'] = (p, ymin * p / p[0], 'k:')
     loglog(series, f'pixels (square input, batch {rows[0]["batch"]})', ylabel, path)
 

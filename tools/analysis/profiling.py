@@ -112,10 +112,10 @@ def report(title, prof) -> str:
                   for k, (f, b) in parts.items()])])
 
 
-def profile_cases(size=1024, upernet_size=512) -> str:
+def profile_cases(size=1024, upernet_size=512) -> None:
     """Profile UperNet + VisionGRU-Ti's forward + backward at ``upernet_size`` (batch 2: BN in
     training) and the Ti backbone's eval forward and forward + backward at ``size`` (batch 1);
-    one warm-up run, one profiled run each."""
+    one warm-up run, one profiled run each, each printed."""
     torch.manual_seed(0)
     upernet, backbone = build('upernet-visiongru-ti', upernet_size), build('visiongru-ti', size)
     cases = {f'UperNet + VisionGRU-Ti, forward + backward (train), {upernet_size}, batch 2':
@@ -124,7 +124,6 @@ def profile_cases(size=1024, upernet_size=512) -> str:
              (backbone, torch.randn(1, 3, size, size), 'eval'),
              f'VisionGRU-Ti backbone, forward + backward (train), {size}, batch 1':
              (backbone, torch.randn(1, 3, size, size), 'train')}
-    out = []
     for title, (model, x, mode) in cases.items():
         model.train(mode == 'train')
         run(model, x, mode)  # warm-up
@@ -132,9 +131,7 @@ def profile_cases(size=1024, upernet_size=512) -> str:
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             run(model, x, mode)
         undo()
-        out.append(report(title, prof))
-        print(out[-1], flush=True)
-    return '\n'.join(out)
+        print(report(title, prof), flush=True)
 
 
 def main(argv=None):

@@ -1,4 +1,5 @@
-"""How the analysis tools write their results: markdown tables (prettytable) and text files."""
+"""How the analysis tools write their results: markdown tables (prettytable), log-log plots,
+text files."""
 import os
 import os.path as osp
 from typing import Sequence

@@ -46,12 +46,12 @@ def measure(name: str, size: int, batch: int, device='cuda', repeats=8, warmup=2
         torch.cuda.reset_peak_memory_stats(device)
     for mode, precision in RUNS:
         row = dict(model=name, size=size, batch=batch, mode=mode, precision=precision,
-                   status='ok', n=0, median_s=None, min_s=None, peak_gib=None)
+                   status='ok', n=0, median_s=None, peak_gib=None)
         model.train(mode == 'train')
         try:
             (times, ) = interleaved({name: lambda: run(forward, x, mode, AUTOCAST[precision])},
                                     repeats, warmup, device).values()
-            row.update(n=len(times), median_s=statistics.median(times), min_s=min(times))
+            row.update(n=len(times), median_s=statistics.median(times))
         except torch.cuda.OutOfMemoryError:
             row['status'] = 'memory'
             model.zero_grad(set_to_none=True)
@@ -63,6 +63,7 @@ def measure(name: str, size: int, batch: int, device='cuda', repeats=8, warmup=2
         print(f'{name:22s} {size:5d}x{batch:<3d} {mode:5s} {precision:4s} {row["status"]:6s} '
               + (f'{1e3 * row["median_s"]:9.1f} ms' if row['median_s'] else ''), flush=True)
     del model, forward, x
+    torch._dynamo.reset()  # no compiled code (or its memory) carried to the next model
     if cuda:
         torch.cuda.empty_cache()
     return rows

@@ -12,7 +12,8 @@ KEYS = {'model', 'mode', 'size', 'pixels', 'batch', 'status', 'n', 'median_s', '
 
 
 def options(**kw):
-    return Namespace(**dict(dict(repeats=1, mem_cap_gib=4., threads=torch.get_num_threads(),
+    return Namespace(**dict(dict(repeats=1, mem_cap_gib=4., long_seconds=15.,
+                                 threads=torch.get_num_threads(),
                                  batch=1), **kw))
 
 

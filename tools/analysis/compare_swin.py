@@ -90,12 +90,9 @@ def train(cfg: Config, work_dir: str, threads: int) -> dict:
 
 def table(results: dict, seeds: list) -> str:
     """Markdown, one row per model: held-out mIoU per seed, their mean, aAcc and training loss."""
-    rows = []
-    for model in CONFIGS:
-        runs = [results[model, s] for s in seeds]
-        rows.append([model] + [f'{r["mIoU"]:.1f}' for r in runs] + [
-            f'{np.mean([r[k] for r in runs]):{fmt}}'
-            for k, fmt in (('mIoU', '.1f'), ('aAcc', '.1f'), ('loss', '.3f'))])
+    rows = [[model] + [f'{results[model, s]["mIoU"]:.1f}' for s in seeds] + [
+        f'{np.mean([results[model, s][k] for s in seeds]):{fmt}}'
+        for k, fmt in (('mIoU', '.1f'), ('aAcc', '.1f'), ('loss', '.3f'))] for model in CONFIGS]
     return markdown(['model'] + [f'mIoU seed {s}' for s in seeds] +
                     ['mIoU mean', 'aAcc mean', 'train loss (last 10%)'], rows)
 

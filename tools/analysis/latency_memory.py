@@ -7,12 +7,12 @@ against input size, with their scaling exponents and plots.
 ``eval`` is the forward under ``no_grad``, ``train`` forward + backward (``timing.run``).  Each
 size runs in a fresh process: every model is built and run once on a 64 px input (what first
 calls load), then every (model, mode) runs in turn, round by round after a warm-up round, so the
-models share the machine's noise; one whose warm-up took over
-``LONG_SECONDS`` runs once.
+models share the machine's noise; one whose warm-up took over ``--long-seconds`` runs once.
 
-Peak memory is measured, not estimated: before each run the process's peak resident set
-(``VmHWM``) is reset to its current RSS through ``/proc/self/clear_refs``; the run's peak is
-``VmHWM`` minus that RSS, what the run adds on top of the built models as the OS sees it.  Runs
+Peak memory is measured, not estimated, in one more round after the timed ones, with glibc's mmap
+threshold fixed (a freed tensor leaves the RSS at once, whatever ran before): before each run
+the process's peak resident set (``VmHWM``) is reset to its RSS through ``/proc/self/clear_refs``;
+the run's peak is ``VmHWM`` minus that RSS, what the run adds to the built models.  Runs
 are under ``RLIMIT_AS`` = the address space after the builds + ``--mem-cap-gib``, so a run
 needing more fails with an allocation error (``n/f (memory)``); a process that dies is
 ``n/f (crash)``.  Sizes run small first; what did not fit is not started at larger sizes.
@@ -35,7 +35,6 @@ from .timing import environment, run, seconds
 MODELS = ['visiongru-ti', 'deit-s', 'swin-t']
 SIZES = [256, 512, 1024, 2048]
 MODES = ['eval', 'train']
-LONG_SECONDS = 15.  # a warm-up run longer than this is the only run
 
 
 def _row(model, mode, size, batch, **values) -> dict:
@@ -50,7 +49,7 @@ def _kib(key: str) -> int:
 
 def measure(size: int, entries: list, args) -> list:
     """Rows (status, runs ``n``, ``median_s``, ``peak_mib``) of the (model, mode) ``entries``
-    at ``size``, the entries run in turn round by round after a warm-up round."""
+    at ``size``: the entries run in turn, a warm-up round, the timed rounds, a memory round."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     models = {name: build(name, size) for name in dict.fromkeys(n for n, _ in entries)}
@@ -62,12 +61,16 @@ def measure(size: int, entries: list, args) -> list:
     libc.malloc_trim(0)
     limits = resource.getrlimit(resource.RLIMIT_AS)
     cap = _kib('VmSize') * 1024 + int(args.mem_cap_gib * 2**30)
-    rows = {e: _row(*e, size, args.batch, peak_mib=0., times=[]) for e in entries}
+    rows = {e: _row(*e, size, args.batch, times=[]) for e in entries}
     try:
         resource.setrlimit(resource.RLIMIT_AS, (cap, limits[1]))
-        for round_ in range(args.repeats + 1):  # round 0 warms up
+        for round_ in range(args.repeats + 2):
+            memory = round_ == args.repeats + 1
+            if memory:  # M_MMAP_THRESHOLD fixed: from now a freed tensor leaves the RSS at once
+                libc.mallopt(-3, 128 * 1024)
             for (name, mode), row in rows.items():
-                if row['status'] != 'ok' or round_ and row['times'][0] > LONG_SECONDS:
+                if row['status'] != 'ok' or not memory and round_ and \
+                        row['times'][0] > args.long_seconds:
                     continue
                 model = models[name]
                 model.train(mode == 'train')
@@ -76,7 +79,7 @@ def measure(size: int, entries: list, args) -> list:
                     f.write('5')  # VmHWM := VmRSS
                 base = _kib('VmRSS')
                 try:
-                    row['times'].append(seconds(lambda: run(model, x, mode)))
+                    took = seconds(lambda: run(model, x, mode))
                 except (RuntimeError, MemoryError) as err:
                     msg = (str(err).strip().splitlines() or [repr(err)])[-1]
                     if not isinstance(err, MemoryError) and 'alloc' not in msg:
@@ -84,11 +87,12 @@ def measure(size: int, entries: list, args) -> list:
                     model.zero_grad(set_to_none=True)
                     row.update(status='memory', note=msg[:120], peak_mib=None)
                     continue
-                row['peak_mib'] = max(row['peak_mib'], (_kib('VmHWM') - base) / 1024)
+                row['times'].append(took)
+                row['peak_mib'] = (_kib('VmHWM') - base) / 1024  # the memory round's stays
     finally:
         resource.setrlimit(resource.RLIMIT_AS, limits)
     for row in rows.values():
-        times = row.pop('times')
+        times = row.pop('times')[:-1]  # not the memory round's
         times = times[1:] or times  # a single (long) run counts, warm-up included
         if row['status'] == 'ok':
             row.update(n=len(times), median_s=statistics.median(times))
@@ -196,6 +200,8 @@ def main(argv=None):
     parser.add_argument('--sizes', nargs='+', type=int, default=SIZES, metavar='SIDE')
     parser.add_argument('--modes', nargs='+', default=MODES, choices=MODES)
     parser.add_argument('--batch', type=int, default=1, help='2 for UperNets (BN in training)')
+    parser.add_argument('--long-seconds', type=float, default=15.,
+                        help='a warm-up run longer than this is the only run')
     parser.add_argument('--repeats', type=int, default=3, help='timed runs after the warm-up')
     parser.add_argument('--mem-cap-gib', type=float, default=18., help='memory budget per run')
     parser.add_argument('--threads', type=int, default=1,

@@ -5,17 +5,16 @@ against input size, with their scaling exponents and plots.
         [--modes eval train] [--batch B] [--repeats N] [--mem-cap-gib G] [--threads T] [--out DIR]
 
 ``eval`` is the forward under ``no_grad``, ``train`` forward + backward (``timing.run``).  Each
-size runs in a fresh process: every model is built and run once on a 64 px input (what first
+size is timed in a fresh process: every model is built and run once on a 64 px input (what first
 calls load), then every (model, mode) runs in turn, round by round after a warm-up round, so the
 models share the machine's noise; one whose warm-up took over ``--long-seconds`` runs once.
 
-Peak memory is measured, not estimated, in one more round after the timed ones, with glibc's mmap
-threshold fixed (a freed tensor leaves the RSS at once, whatever ran before): before each run
-the process's peak resident set (``VmHWM``) is reset to its RSS through ``/proc/self/clear_refs``;
-the run's peak is ``VmHWM`` minus that RSS, what the run adds to the built models.  Runs
-are under ``RLIMIT_AS`` = the address space after the builds + ``--mem-cap-gib``, so a run
-needing more fails with an allocation error (``n/f (memory)``); a process that dies is
-``n/f (crash)``.  Sizes run small first; what did not fit is not started at larger sizes.
+Peak memory is measured, not estimated, in a second fresh process with glibc's mmap threshold
+fixed (a freed tensor leaves the RSS at once, whatever ran before): before each run the peak
+resident set (``VmHWM``) is reset to the RSS through ``/proc/self/clear_refs``; the run's peak
+is ``VmHWM`` minus that RSS.  Runs are under ``RLIMIT_AS`` = the address space after the builds
++ ``--mem-cap-gib``: a run needing more fails (``n/f (memory)``); a process that dies is ``n/f
+(crash)``.  Sizes run small first; what did not fit is not started at larger sizes.
 """
 import argparse
 import ctypes
@@ -47,30 +46,29 @@ def _kib(key: str) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith(key + ':'))
 
 
-def measure(size: int, entries: list, args) -> list:
+def measure(size: int, entries: list, args, memory=False) -> list:
     """Rows (status, runs ``n``, ``median_s``, ``peak_mib``) of the (model, mode) ``entries``
-    at ``size``: the entries run in turn, a warm-up round, the timed rounds, a memory round."""
+    at ``size``, run in turn: a warm-up round and the timed rounds or, for ``memory``, one round
+    with glibc's mmap threshold fixed first (so a freed tensor leaves the RSS at once)."""
     torch.set_num_threads(args.threads)
+    libc = ctypes.CDLL('libc.so.6')
+    if memory:
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
     torch.manual_seed(0)
     models = {name: build(name, size) for name in dict.fromkeys(n for n, _ in entries)}
     for name, mode in entries:  # loads what first calls load
         models[name].train(mode == 'train')
         run(models[name], torch.randn(args.batch, 3, 64, 64), mode)
     x = torch.randn(args.batch, 3, size, size)
-    libc = ctypes.CDLL('libc.so.6')
     libc.malloc_trim(0)
     limits = resource.getrlimit(resource.RLIMIT_AS)
     cap = _kib('VmSize') * 1024 + int(args.mem_cap_gib * 2**30)
     rows = {e: _row(*e, size, args.batch, times=[]) for e in entries}
     try:
         resource.setrlimit(resource.RLIMIT_AS, (cap, limits[1]))
-        for round_ in range(args.repeats + 2):
-            memory = round_ == args.repeats + 1
-            if memory:  # M_MMAP_THRESHOLD fixed: from now a freed tensor leaves the RSS at once
-                libc.mallopt(-3, 128 * 1024)
+        for round_ in range(1 if memory else args.repeats + 1):  # round 0 warms up
             for (name, mode), row in rows.items():
-                if row['status'] != 'ok' or not memory and round_ and \
-                        row['times'][0] > args.long_seconds:
+                if row['status'] != 'ok' or round_ and row['times'][0] > args.long_seconds:
                     continue
                 model = models[name]
                 model.train(mode == 'train')
@@ -79,20 +77,19 @@ def measure(size: int, entries: list, args) -> list:
                     f.write('5')  # VmHWM := VmRSS
                 base = _kib('VmRSS')
                 try:
-                    took = seconds(lambda: run(model, x, mode))
+                    row['times'].append(seconds(lambda: run(model, x, mode)))
                 except (RuntimeError, MemoryError) as err:
                     msg = (str(err).strip().splitlines() or [repr(err)])[-1]
                     if not isinstance(err, MemoryError) and 'alloc' not in msg:
                         raise
                     model.zero_grad(set_to_none=True)
-                    row.update(status='memory', note=msg[:120], peak_mib=None)
+                    row.update(status='memory', note=msg[:120])
                     continue
-                row['times'].append(took)
-                row['peak_mib'] = (_kib('VmHWM') - base) / 1024  # the memory round's stays
+                row['peak_mib'] = (_kib('VmHWM') - base) / 1024
     finally:
         resource.setrlimit(resource.RLIMIT_AS, limits)
     for row in rows.values():
-        times = row.pop('times')[:-1]  # not the memory round's
+        times = row.pop('times')
         times = times[1:] or times  # a single (long) run counts, warm-up included
         if row['status'] == 'ok':
             row.update(n=len(times), median_s=statistics.median(times))
@@ -100,14 +97,18 @@ def measure(size: int, entries: list, args) -> list:
 
 
 def measure_apart(size: int, entries: list, args) -> list:
-    """:func:`measure` in a fresh process: the address-space cap counts from a clean start, and
-    a crash (or the kernel's OOM killer) costs this size only."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool:
-        try:
-            return pool.submit(measure, size, entries, args).result()
-        except Exception as err:  # the process died, or its setup failed
-            return [_row(*e, size, args.batch, status='crash', note=str(err)[:120])
-                    for e in entries]
+    """:func:`measure` of the times, then of the memory, each in a fresh process: the allocator
+    and the address-space cap start clean, and a crash costs this size only."""
+    timed, peaks = [], []
+    for memory, out in ((False, timed), (True, peaks)):
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool:
+            try:
+                out += pool.submit(measure, size, entries, args, memory).result()
+            except Exception as err:  # the process died, or its setup failed
+                out += [_row(*e, size, args.batch, status='crash', note=str(err)[:120])
+                        for e in entries]
+    return [t if t['status'] != 'ok' else dict(p, n=t['n'], median_s=t['median_s'])
+            for t, p in zip(timed, peaks)]
 
 
 def _points(rows, model, mode, key, min_size=0):

@@ -56,6 +56,7 @@ def scan_table(threads: int, repeats: int, lengths=(16384, 65536)) -> None:
     batch 1) exported once with dynamic batch and length, against the op in PyTorch."""
     from mmseg_visiongru.deploy import OnnxModel, export_onnx
     from mmseg_visiongru.ops import min_gru_scan
+    from tools.analysis.timing import interleaved
 
     class Scan(torch.nn.Module):
 
@@ -75,20 +76,11 @@ def scan_table(threads: int, repeats: int, lengths=(16384, 65536)) -> None:
             errors = [((onnx_h - ref.double()).abs().max() / ref.abs().max()).item()
                       for ref in (min_gru_scan(proj, (False, True)),
                                   min_gru_scan(proj.double(), (False, True)))]
-            ms = [1e3 * statistics.median(_seconds(fn, repeats)) for fn in (
-                lambda: session(proj), lambda: min_gru_scan(proj, (False, True)))]
+            times = interleaved({'onnx': lambda: session(proj),
+                                 'torch': lambda: min_gru_scan(proj, (False, True))}, repeats)
+            ms = [1e3 * statistics.median(t) for t in times.values()]
             print(f'| {length:,} | {errors[0]:.1e} | {errors[1]:.1e} | {ms[0]:.1f} | '
                   f'{ms[1]:.1f} |', flush=True)
-
-
-def _seconds(fn, repeats: int):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def worker(runtime: str, target: str, size: int, threads: int) -> None:

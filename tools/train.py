@@ -25,7 +25,7 @@ from mmengine.runner import Runner
 
 from mmseg_visiongru.checkpoint import check_fits, read_checkpoint
 from mmseg_visiongru.engine import adapt_to_cpu
-from mmseg_visiongru.engine.cpu_distributed import DIST_TIMEOUT_S, close_process_group
+from mmseg_visiongru.engine.cpu_distributed import close_process_group, dist_timeout
 from mmseg_visiongru.preflight import check_config, check_options
 
 
@@ -160,12 +160,10 @@ def main():
         model = runner.train()
     except RuntimeError as e:
         if get_world_size() > 1 and 'timed out' in str(e).lower():
-            dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}
-            timeout = dist_cfg.get('timeout') or DIST_TIMEOUT_S
             raise RuntimeError(
                 f'rank {get_rank()}/{get_world_size()}: a collective timed out after '
-                f'{timeout} s (env_cfg.dist_cfg.timeout): another rank is stuck or has died; '
-                'the launcher ends the job') from e
+                f'{dist_timeout(cfg)} s (env_cfg.dist_cfg.timeout): another rank is stuck or has '
+                'died; the launcher ends the job') from e
         raise
     check_replicas(model)
     close_process_group()

@@ -12,6 +12,12 @@ from mmengine.model import MMDistributedDataParallel
 DIST_TIMEOUT_S = 600
 
 
+def dist_timeout(cfg) -> float:
+    """Seconds a collective waits for a peer: ``env_cfg.dist_cfg.timeout``, else
+    :data:`DIST_TIMEOUT_S`."""
+    return ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get('timeout') or DIST_TIMEOUT_S
+
+
 class CPUDistributedDataParallel(MMDistributedDataParallel):
     """``MMDistributedDataParallel`` for CPU processes: mmengine always passes
     ``device_ids=[LOCAL_RANK]``, which torch's DDP rejects for a module on the CPU."""
@@ -75,8 +81,7 @@ def adapt_to_cpu(cfg, launcher: str) -> None:
     if launcher != 'none':
         if launcher == 'slurm':
             torch_env_from_slurm()
-        timeout = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get('timeout')
         torch.distributed.init_process_group(
-            backend='gloo', timeout=datetime.timedelta(seconds=timeout or DIST_TIMEOUT_S))
+            backend='gloo', timeout=datetime.timedelta(seconds=dist_timeout(cfg)))
         atexit.register(_destroy_group)
         cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel', broadcast_buffers=False)

@@ -159,7 +159,9 @@ def main():
     try:
         model = runner.train()
     except RuntimeError as e:
-        if get_world_size() > 1 and 'timed out' in str(e).lower():
+        # gloo says 'timed out' or, when the wait ends inside a transfer, 'Application timeout
+        # caused pair closure'.
+        if get_world_size() > 1 and any(w in str(e).lower() for w in ('timed out', 'timeout')):
             raise RuntimeError(
                 f'rank {get_rank()}/{get_world_size()}: a collective timed out after '
                 f'{dist_timeout(cfg)} s (env_cfg.dist_cfg.timeout): another rank is stuck or has '
